@@ -1,0 +1,4 @@
+//! halfgpu runs TensorFlow Lite models on desktop GPUs in half precision.
+
+pub mod graph;
+pub mod model;

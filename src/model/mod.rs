@@ -1,0 +1,15 @@
+//! The `.tflite` file format: a verifying reader, the file's contents as plain values, and the
+//! schema's enumerations and option tables.
+
+pub mod error;
+mod flatbuf;
+pub mod options;
+mod reader;
+pub mod schema;
+pub mod types;
+
+pub use error::ModelError;
+pub use options::*;
+pub use reader::{read_model, read_model_file};
+pub use schema::TensorType;
+pub use types::*;
