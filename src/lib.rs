@@ -1,4 +1,5 @@
 //! halfgpu runs TensorFlow Lite models on desktop GPUs in half precision.
 
+pub mod cpu;
 pub mod graph;
 pub mod model;
