@@ -2,4 +2,5 @@
 
 pub mod cpu;
 pub mod graph;
+pub mod inspect;
 pub mod model;

@@ -62,7 +62,10 @@ pub fn check_supported(op: &Op, _inputs: &[Option<ShapeIn<'_>>]) -> Result<(), S
 }
 
 /// Output shapes of `op` for these inputs.
-pub fn infer_shapes(op: &Op, _inputs: &[Option<ShapeIn<'_>>]) -> Result<Vec<Vec<usize>>, KernelError> {
+pub fn infer_shapes(
+    op: &Op,
+    _inputs: &[Option<ShapeIn<'_>>],
+) -> Result<Vec<Vec<usize>>, KernelError> {
     Err(KernelError::Unsupported {
         op: op.name().into(),
         msg: "no shape inference yet".into(),

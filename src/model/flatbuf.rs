@@ -109,7 +109,7 @@ impl<'a> Table<'a> {
         let vtable = vtable as usize;
         let vtable_len = fb.u16_at(vtable, "vtable")? as usize;
         let object_len = fb.u16_at(vtable + 2, "vtable")? as usize;
-        if vtable_len < 4 || vtable_len % 2 != 0 {
+        if vtable_len < 4 || !vtable_len.is_multiple_of(2) {
             return Err(ModelError::malformed(format!(
                 "vtable at byte {vtable} has invalid length {vtable_len}"
             )));
