@@ -4,3 +4,5 @@ pub mod cpu;
 pub mod graph;
 pub mod inspect;
 pub mod model;
+pub mod npz;
+pub mod runtime;

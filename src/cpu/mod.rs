@@ -84,3 +84,16 @@ pub fn execute(
         msg: "no kernel yet".into(),
     })
 }
+
+/// Expands a sparse constant (TFLite's TACO-style encoding) into dense bytes.
+pub fn densify(
+    _sparsity: &crate::model::Sparsity,
+    _dense_shape: &[usize],
+    _elem_size: usize,
+    _values: &[u8],
+) -> Result<Vec<u8>, KernelError> {
+    Err(KernelError::Unsupported {
+        op: "DENSIFY".into(),
+        msg: "no kernel yet".into(),
+    })
+}

@@ -1,0 +1,377 @@
+//! The host runtime: an [`Interpreter`] that plans a graph once and runs it with the CPU
+//! kernels (and, later, with delegates for the nodes they claim).
+
+mod arena;
+mod element;
+mod error;
+mod plan;
+
+use std::path::Path;
+
+pub use element::Element;
+pub use error::{MissingOp, RuntimeError};
+
+use crate::cpu::{self, CpuContext, TensorIn, TensorOut};
+use crate::graph::{Graph, TensorId};
+use crate::model::{read_model_file, Model};
+use plan::{Plan, Storage};
+
+/// Memory the plan uses, for reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryStats {
+    /// Size of the activation arena.
+    pub arena_bytes: usize,
+    /// The most activation bytes alive at one time: no plan can use less.
+    pub lower_bound_bytes: usize,
+    /// Bytes of constants the runtime reads (file constants and values folded at build).
+    pub constant_bytes: usize,
+}
+
+/// Builds an [`Interpreter`].
+pub struct InterpreterBuilder {
+    graph: Result<Graph, RuntimeError>,
+    threads: usize,
+}
+
+impl InterpreterBuilder {
+    /// Number of CPU threads for the heavy kernels (default 1).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Plans the graph: shapes, constant folding, execution order, arena.
+    pub fn build(self) -> Result<Interpreter, RuntimeError> {
+        let graph = self.graph?;
+        let ctx = CpuContext::new(self.threads);
+        let input_shapes: Vec<Vec<usize>> = graph
+            .inputs
+            .iter()
+            .map(|&t| graph.tensors[t].shape.clone())
+            .collect();
+        let plan = plan::plan(&graph, &input_shapes, &ctx)?;
+        let arena = vec![0u128; plan.arena_bytes.div_ceil(16)];
+        Ok(Interpreter {
+            graph,
+            ctx,
+            input_shapes,
+            plan,
+            arena,
+        })
+    }
+}
+
+/// Runs a model on the CPU. Build with [`Interpreter::builder`].
+///
+/// ```no_run
+/// # fn main() -> Result<(), halfgpu::runtime::RuntimeError> {
+/// let model = halfgpu::model::read_model_file("model.tflite")?;
+/// let mut interpreter = halfgpu::runtime::Interpreter::builder(&model).threads(2).build()?;
+/// interpreter.input_mut::<f32>(0)?.fill(0.5);
+/// interpreter.invoke()?;
+/// println!("{:?}", &interpreter.output::<f32>(0)?[..4]);
+/// # Ok(()) }
+/// ```
+pub struct Interpreter {
+    graph: Graph,
+    ctx: CpuContext,
+    input_shapes: Vec<Vec<usize>>,
+    plan: Plan,
+    arena: Vec<u128>,
+}
+
+impl Interpreter {
+    /// Starts building an interpreter for the main subgraph of `model`.
+    pub fn builder(model: &Model) -> InterpreterBuilder {
+        InterpreterBuilder {
+            graph: Graph::from_model(model).map_err(RuntimeError::from),
+            threads: 1,
+        }
+    }
+
+    /// Starts building an interpreter for an already built graph.
+    pub fn builder_for_graph(graph: Graph) -> InterpreterBuilder {
+        InterpreterBuilder {
+            graph: graph.validate().map(|_| graph).map_err(RuntimeError::from),
+            threads: 1,
+        }
+    }
+
+    /// Reads a `.tflite` file and builds a single-threaded interpreter for it.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Interpreter, RuntimeError> {
+        let model = read_model_file(path)?;
+        Interpreter::builder(&model).build()
+    }
+
+    /// The graph this interpreter runs.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    pub fn input_count(&self) -> usize {
+        self.graph.inputs.len()
+    }
+
+    pub fn output_count(&self) -> usize {
+        self.graph.outputs.len()
+    }
+
+    /// Index of the input tensor named `name`.
+    pub fn input_index(&self, name: &str) -> Result<usize, RuntimeError> {
+        self.find("input", &self.graph.inputs, name)
+    }
+
+    /// Index of the output tensor named `name`.
+    pub fn output_index(&self, name: &str) -> Result<usize, RuntimeError> {
+        self.find("output", &self.graph.outputs, name)
+    }
+
+    fn find(
+        &self,
+        kind: &'static str,
+        list: &[TensorId],
+        name: &str,
+    ) -> Result<usize, RuntimeError> {
+        list.iter()
+            .position(|&t| self.graph.tensors[t].name == name)
+            .ok_or_else(|| RuntimeError::NoSuchTensor {
+                kind,
+                name: name.into(),
+                available: list
+                    .iter()
+                    .map(|&t| format!("{:?}", self.graph.tensors[t].name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    fn tensor_at(
+        &self,
+        kind: &'static str,
+        list: &[TensorId],
+        index: usize,
+    ) -> Result<TensorId, RuntimeError> {
+        list.get(index).copied().ok_or(RuntimeError::NoSuchIndex {
+            kind,
+            index,
+            count: list.len(),
+        })
+    }
+
+    /// Name, current shape and dtype of input `index`.
+    pub fn input_info(
+        &self,
+        index: usize,
+    ) -> Result<(&str, &[usize], crate::model::TensorType), RuntimeError> {
+        let t = self.tensor_at("input", &self.graph.inputs, index)?;
+        Ok((
+            &self.graph.tensors[t].name,
+            &self.plan.shapes[t],
+            self.graph.tensors[t].dtype,
+        ))
+    }
+
+    /// Name, current shape and dtype of output `index`.
+    pub fn output_info(
+        &self,
+        index: usize,
+    ) -> Result<(&str, &[usize], crate::model::TensorType), RuntimeError> {
+        let t = self.tensor_at("output", &self.graph.outputs, index)?;
+        Ok((
+            &self.graph.tensors[t].name,
+            &self.plan.shapes[t],
+            self.graph.tensors[t].dtype,
+        ))
+    }
+
+    /// Changes the shape of input `index` (only dimensions the model declares dynamic, `-1` in
+    /// its shape signature, may change) and plans again.
+    pub fn resize_input(&mut self, index: usize, shape: &[usize]) -> Result<(), RuntimeError> {
+        let t = self.tensor_at("input", &self.graph.inputs, index)?;
+        let info = &self.graph.tensors[t];
+        let fits = info.signature.len() == shape.len()
+            && info
+                .signature
+                .iter()
+                .zip(shape)
+                .all(|(&s, &d)| s == -1 || s as i64 == d as i64);
+        if !fits {
+            return Err(RuntimeError::Shape {
+                tensor: info.name.clone(),
+                msg: format!("cannot resize to {shape:?}: its shape signature is {:?} (-1 marks dimensions that may change)", info.signature),
+            });
+        }
+        let mut shapes = self.input_shapes.clone();
+        shapes[index] = shape.to_vec();
+        let plan = plan::plan(&self.graph, &shapes, &self.ctx)?;
+        self.arena = vec![0u128; plan.arena_bytes.div_ceil(16)];
+        self.plan = plan;
+        self.input_shapes = shapes;
+        Ok(())
+    }
+
+    fn check_dtype<T: Element>(&self, t: TensorId) -> Result<(), RuntimeError> {
+        let actual = self.graph.tensors[t].dtype;
+        if actual != T::DTYPE {
+            return Err(RuntimeError::DType {
+                tensor: self.graph.tensors[t].name.clone(),
+                actual: actual.to_string(),
+                requested: T::DTYPE.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The bytes of input `index`, to fill before [`invoke`](Self::invoke).
+    pub fn input_mut<T: Element>(&mut self, index: usize) -> Result<&mut [T], RuntimeError> {
+        let t = self.tensor_at("input", &self.graph.inputs, index)?;
+        self.check_dtype::<T>(t)?;
+        match self.plan.storage[t] {
+            Storage::Arena { offset, len } => {
+                let bytes = &mut bytemuck::cast_slice_mut::<u128, u8>(&mut self.arena)
+                    [offset..offset + len];
+                Ok(bytemuck::cast_slice_mut(bytes))
+            }
+            _ => Err(RuntimeError::Shape {
+                tensor: self.graph.tensors[t].name.clone(),
+                msg: "input has no storage".into(),
+            }),
+        }
+    }
+
+    /// Copies `data` into input `index`; its length must match the input's element count.
+    pub fn set_input<T: Element>(&mut self, index: usize, data: &[T]) -> Result<(), RuntimeError> {
+        let t = self.tensor_at("input", &self.graph.inputs, index)?;
+        let shape = self.plan.shapes[t].clone();
+        let name = self.graph.tensors[t].name.clone();
+        let dst = self.input_mut::<T>(index)?;
+        if dst.len() != data.len() {
+            return Err(RuntimeError::Length {
+                tensor: name,
+                shape,
+                expected: dst.len(),
+                got: data.len(),
+            });
+        }
+        dst.copy_from_slice(data);
+        Ok(())
+    }
+
+    /// Copies `data` into the input named `name`.
+    pub fn set_input_by_name<T: Element>(
+        &mut self,
+        name: &str,
+        data: &[T],
+    ) -> Result<(), RuntimeError> {
+        let i = self.input_index(name)?;
+        self.set_input(i, data)
+    }
+
+    /// The values of output `index` after [`invoke`](Self::invoke).
+    pub fn output<T: Element>(&self, index: usize) -> Result<&[T], RuntimeError> {
+        let t = self.tensor_at("output", &self.graph.outputs, index)?;
+        self.check_dtype::<T>(t)?;
+        let bytes = self.tensor_bytes(t);
+        bytemuck::try_cast_slice(bytes).map_err(|_| RuntimeError::Shape {
+            tensor: self.graph.tensors[t].name.clone(),
+            msg: "output bytes are not a whole number of elements".into(),
+        })
+    }
+
+    /// The values of the output named `name`.
+    pub fn output_by_name<T: Element>(&self, name: &str) -> Result<&[T], RuntimeError> {
+        self.output(self.output_index(name)?)
+    }
+
+    fn tensor_bytes(&self, t: TensorId) -> &[u8] {
+        match &self.plan.storage[t] {
+            Storage::Const(c) => c.bytes(),
+            Storage::Arena { offset, len } => {
+                &bytemuck::cast_slice::<u128, u8>(&self.arena)[*offset..offset + len]
+            }
+            Storage::Unused => &[],
+        }
+    }
+
+    /// Memory the current plan uses.
+    pub fn memory(&self) -> MemoryStats {
+        let constant_bytes = self
+            .plan
+            .storage
+            .iter()
+            .map(|s| match s {
+                Storage::Const(c) => c.len(),
+                _ => 0,
+            })
+            .sum();
+        MemoryStats {
+            arena_bytes: self.plan.arena_bytes,
+            lower_bound_bytes: self.plan.lower_bound_bytes,
+            constant_bytes,
+        }
+    }
+
+    /// Nodes executed per invoke, nodes folded at build time, and reshape-like nodes aliased.
+    pub fn node_counts(&self) -> (usize, usize, usize) {
+        (
+            self.plan.steps.len(),
+            self.plan.folded_nodes,
+            self.plan.aliased_nodes,
+        )
+    }
+
+    /// Runs the model once on the current inputs.
+    pub fn invoke(&mut self) -> Result<(), RuntimeError> {
+        let arena_ptr = self.arena.as_mut_ptr() as *mut u8;
+        let arena_len = self.arena.len() * 16;
+        for &ni in &self.plan.steps {
+            let node = &self.graph.nodes[ni];
+            let view = |t: TensorId| -> &[u8] {
+                match &self.plan.storage[t] {
+                    Storage::Const(c) => c.bytes(),
+                    Storage::Arena { offset, len } => {
+                        debug_assert!(offset + len <= arena_len);
+                        // SAFETY: the range lies inside the arena (planned from its size), and
+                        // the planner checked it is disjoint from every output of this node.
+                        unsafe { std::slice::from_raw_parts(arena_ptr.add(*offset), *len) }
+                    }
+                    Storage::Unused => &[],
+                }
+            };
+            let ins: smallvec::SmallVec<[Option<TensorIn<'_>>; 8]> = node
+                .inputs
+                .iter()
+                .map(|t| {
+                    t.map(|t| TensorIn {
+                        shape: &self.plan.shapes[t],
+                        dtype: self.graph.tensors[t].dtype,
+                        bytes: view(t),
+                    })
+                })
+                .collect();
+            let mut outs: smallvec::SmallVec<[TensorOut<'_>; 4]> = smallvec::SmallVec::new();
+            for &o in &node.outputs {
+                let Storage::Arena { offset, len } = self.plan.storage[o] else {
+                    continue;
+                };
+                debug_assert!(offset + len <= arena_len);
+                // SAFETY: in bounds as above; outputs of one node are disjoint from each other
+                // and from its inputs (checked when planning), so no two live slices alias.
+                let bytes = unsafe { std::slice::from_raw_parts_mut(arena_ptr.add(offset), len) };
+                outs.push(TensorOut {
+                    shape: &self.plan.shapes[o],
+                    dtype: self.graph.tensors[o].dtype,
+                    bytes,
+                });
+            }
+            cpu::execute(&self.ctx, &node.op, &ins, &mut outs).map_err(|source| {
+                RuntimeError::Kernel {
+                    node: node.index,
+                    op: node.op.name().into(),
+                    source,
+                }
+            })?;
+        }
+        Ok(())
+    }
+}
