@@ -1,6 +1,7 @@
 //! halfgpu runs TensorFlow Lite models on desktop GPUs in half precision.
 
 pub mod cpu;
+pub mod delegate;
 pub mod graph;
 pub mod inspect;
 pub mod model;

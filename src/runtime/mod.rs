@@ -11,10 +11,13 @@ use std::path::Path;
 pub use element::Element;
 pub use error::{MissingOp, RuntimeError};
 
+use smallvec::SmallVec;
+
 use crate::cpu::{self, CpuContext, TensorIn, TensorOut};
+use crate::delegate::{Delegate, DelegateKernel, DelegationReport};
 use crate::graph::{Graph, TensorId};
 use crate::model::{read_model_file, Model};
-use plan::{Plan, Storage};
+use plan::{Plan, Step, Storage};
 
 /// Memory the plan uses, for reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +34,7 @@ pub struct MemoryStats {
 pub struct InterpreterBuilder {
     graph: Result<Graph, RuntimeError>,
     threads: usize,
+    delegates: Vec<Box<dyn Delegate>>,
 }
 
 impl InterpreterBuilder {
@@ -40,16 +44,30 @@ impl InterpreterBuilder {
         self
     }
 
-    /// Plans the graph: shapes, constant folding, execution order, arena.
+    /// Registers a delegate. Delegates are offered the nodes in registration order, each
+    /// claiming from what the previous ones left; the CPU runs the rest.
+    pub fn delegate(mut self, delegate: impl Delegate + 'static) -> Self {
+        self.delegates.push(Box::new(delegate));
+        self
+    }
+
+    /// Registers an already boxed delegate.
+    pub fn boxed_delegate(mut self, delegate: Box<dyn Delegate>) -> Self {
+        self.delegates.push(delegate);
+        self
+    }
+
+    /// Plans the graph: shapes, constant folding, delegation, execution order, arena.
     pub fn build(self) -> Result<Interpreter, RuntimeError> {
         let graph = self.graph?;
         let ctx = CpuContext::new(self.threads);
+        let mut delegates = self.delegates;
         let input_shapes: Vec<Vec<usize>> = graph
             .inputs
             .iter()
             .map(|&t| graph.tensors[t].shape.clone())
             .collect();
-        let plan = plan::plan(&graph, &input_shapes, &ctx)?;
+        let (plan, kernels) = plan::plan(&graph, &input_shapes, &ctx, &mut delegates)?;
         let arena = vec![0u128; plan.arena_bytes.div_ceil(16)];
         Ok(Interpreter {
             graph,
@@ -57,6 +75,8 @@ impl InterpreterBuilder {
             input_shapes,
             plan,
             arena,
+            delegates,
+            kernels,
         })
     }
 }
@@ -78,6 +98,8 @@ pub struct Interpreter {
     input_shapes: Vec<Vec<usize>>,
     plan: Plan,
     arena: Vec<u128>,
+    delegates: Vec<Box<dyn Delegate>>,
+    kernels: Vec<Box<dyn DelegateKernel>>,
 }
 
 impl Interpreter {
@@ -86,6 +108,7 @@ impl Interpreter {
         InterpreterBuilder {
             graph: Graph::from_model(model).map_err(RuntimeError::from),
             threads: 1,
+            delegates: Vec::new(),
         }
     }
 
@@ -94,6 +117,7 @@ impl Interpreter {
         InterpreterBuilder {
             graph: graph.validate().map(|_| graph).map_err(RuntimeError::from),
             threads: 1,
+            delegates: Vec::new(),
         }
     }
 
@@ -203,9 +227,10 @@ impl Interpreter {
         }
         let mut shapes = self.input_shapes.clone();
         shapes[index] = shape.to_vec();
-        let plan = plan::plan(&self.graph, &shapes, &self.ctx)?;
+        let (plan, kernels) = plan::plan(&self.graph, &shapes, &self.ctx, &mut self.delegates)?;
         self.arena = vec![0u128; plan.arena_bytes.div_ceil(16)];
         self.plan = plan;
+        self.kernels = kernels;
         self.input_shapes = shapes;
         Ok(())
     }
@@ -320,42 +345,55 @@ impl Interpreter {
         )
     }
 
+    /// What runs where, and why.
+    pub fn delegation_report(&self) -> &DelegationReport {
+        &self.plan.report
+    }
+
     /// Runs the model once on the current inputs.
     pub fn invoke(&mut self) -> Result<(), RuntimeError> {
         let arena_ptr = self.arena.as_mut_ptr() as *mut u8;
         let arena_len = self.arena.len() * 16;
-        for &ni in &self.plan.steps {
-            let node = &self.graph.nodes[ni];
+        for step in &self.plan.steps {
             let view = |t: TensorId| -> &[u8] {
                 match &self.plan.storage[t] {
                     Storage::Const(c) => c.bytes(),
                     Storage::Arena { offset, len } => {
                         debug_assert!(offset + len <= arena_len);
                         // SAFETY: the range lies inside the arena (planned from its size), and
-                        // the planner checked it is disjoint from every output of this node.
+                        // the planner checked it is disjoint from every output of this step.
                         unsafe { std::slice::from_raw_parts(arena_ptr.add(*offset), *len) }
                     }
                     Storage::Unused => &[],
                 }
             };
-            let ins: smallvec::SmallVec<[Option<TensorIn<'_>>; 8]> = node
-                .inputs
-                .iter()
-                .map(|t| {
-                    t.map(|t| TensorIn {
-                        shape: &self.plan.shapes[t],
-                        dtype: self.graph.tensors[t].dtype,
-                        bytes: view(t),
-                    })
-                })
-                .collect();
-            let mut outs: smallvec::SmallVec<[TensorOut<'_>; 4]> = smallvec::SmallVec::new();
-            for &o in &node.outputs {
+            let tensor_in = |t: TensorId| TensorIn {
+                shape: &self.plan.shapes[t],
+                dtype: self.graph.tensors[t].dtype,
+                bytes: view(t),
+            };
+            let (ins, out_ids): (SmallVec<[Option<TensorIn<'_>>; 8]>, &[TensorId]) = match step {
+                Step::Cpu(ni) => {
+                    let node = &self.graph.nodes[*ni];
+                    (
+                        node.inputs.iter().map(|t| t.map(tensor_in)).collect(),
+                        &node.outputs,
+                    )
+                }
+                Step::Kernel {
+                    inputs, outputs, ..
+                } => (
+                    inputs.iter().map(|&t| Some(tensor_in(t))).collect(),
+                    outputs,
+                ),
+            };
+            let mut outs: SmallVec<[TensorOut<'_>; 4]> = SmallVec::new();
+            for &o in out_ids {
                 let Storage::Arena { offset, len } = self.plan.storage[o] else {
                     continue;
                 };
                 debug_assert!(offset + len <= arena_len);
-                // SAFETY: in bounds as above; outputs of one node are disjoint from each other
+                // SAFETY: in bounds as above; outputs of one step are disjoint from each other
                 // and from its inputs (checked when planning), so no two live slices alias.
                 let bytes = unsafe { std::slice::from_raw_parts_mut(arena_ptr.add(offset), len) };
                 outs.push(TensorOut {
@@ -364,13 +402,32 @@ impl Interpreter {
                     bytes,
                 });
             }
-            cpu::execute(&self.ctx, &node.op, &ins, &mut outs).map_err(|source| {
-                RuntimeError::Kernel {
-                    node: node.index,
-                    op: node.op.name().into(),
-                    source,
+            match step {
+                Step::Cpu(ni) => {
+                    let node = &self.graph.nodes[*ni];
+                    cpu::execute(&self.ctx, &node.op, &ins, &mut outs).map_err(|source| {
+                        RuntimeError::Kernel {
+                            node: node.index,
+                            op: node.op.name().into(),
+                            source,
+                        }
+                    })?;
                 }
-            })?;
+                Step::Kernel { kernel, .. } => {
+                    let ins: SmallVec<[TensorIn<'_>; 8]> = ins.into_iter().flatten().collect();
+                    let k = &mut self.kernels[*kernel];
+                    k.invoke(&ins, &mut outs)
+                        .map_err(|e| RuntimeError::Delegate {
+                            delegate: self
+                                .plan
+                                .report
+                                .partitions
+                                .get(*kernel)
+                                .map_or("?".into(), |p| p.delegate.clone()),
+                            msg: e.to_string(),
+                        })?;
+                }
+            }
         }
         Ok(())
     }
