@@ -7,9 +7,11 @@ pub mod options;
 mod reader;
 pub mod schema;
 pub mod types;
+mod writer;
 
 pub use error::ModelError;
 pub use options::*;
 pub use reader::{read_model, read_model_file};
 pub use schema::TensorType;
 pub use types::*;
+pub use writer::write_model;
