@@ -119,7 +119,7 @@ pub fn write_model(model: &Model) -> Result<Vec<u8>> {
     pad_to(&mut fbb, 8, DATA_ALIGN);
     fbb.finish(root, Some("TFL3"));
     let bytes = fbb.finished_data();
-    if bytes.len() % DATA_ALIGN != 0 {
+    if !bytes.len().is_multiple_of(DATA_ALIGN) {
         return Err(ModelError::Unwritable(format!(
             "internal error: {}-byte output is not a multiple of {DATA_ALIGN}",
             bytes.len()
