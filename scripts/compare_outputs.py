@@ -6,10 +6,11 @@
       checks that every output is bit-identical (same dtype, shape and bytes). Prints one line
       per output; exits 1 on any difference.
 
-  compare_outputs.py run MODEL...
+  compare_outputs.py run [--tensors] MODEL...
       Runs each model on seeded inputs (uniform in [0, 1) from numpy's default_rng(0)) and prints
       one JSON line per model: the resolver used and, per output, shape, dtype, finite, min, max,
-      mean and std. Exits 1 if a model fails to load or run.
+      mean and std. With --tensors, also "tensors": {index: [rms, max_abs]} for every float32
+      tensor of the graph after the run. Exits 1 if a model fails to load or run.
 
 The reference kernels are used (no default delegate); a model with a custom op only the default
 backend knows (e.g. Convolution2DTransposeBias) falls back to the default resolver.
@@ -21,20 +22,21 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 
-def load(path, resolver):
-    it = Interpreter(model_path=str(path), num_threads=1, experimental_op_resolver_type=resolver)
+def load(path, resolver, keep_tensors=False):
+    it = Interpreter(model_path=str(path), num_threads=1, experimental_op_resolver_type=resolver,
+                     experimental_preserve_all_tensors=keep_tensors)
     it.allocate_tensors()
     return it
 
 
-def load_any(path):
+def load_any(path, keep_tensors=False):
     """Loads with the reference kernels, or the default resolver if a custom op needs it."""
     try:
-        return load(path, OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES), "builtin"
+        return load(path, OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES, keep_tensors), "builtin"
     except RuntimeError as e:
         if "custom op" not in str(e):
             raise
-        return load(path, OpResolverType.AUTO), "default"
+        return load(path, OpResolverType.AUTO, keep_tensors), "default"
 
 
 def invoke(it, inputs):
@@ -76,11 +78,28 @@ def compare(original, rewritten, inputs_npz):
     return 0 if ok else 1
 
 
+def tensor_stats(it):
+    stats = {}
+    for d in it.get_tensor_details():
+        if d["dtype"] != np.float32:
+            continue
+        try:
+            t = it.get_tensor(d["index"]).astype(np.float64)
+        except ValueError:  # a tensor without data
+            continue
+        if t.size:
+            stats[str(d["index"])] = [float(np.sqrt(np.mean(t * t))), float(np.abs(t).max())]
+    return stats
+
+
 def run(models):
     status = 0
+    keep_tensors = bool(models) and models[0] == "--tensors"
+    if keep_tensors:
+        models = models[1:]
     for path in models:
         try:
-            it, resolver = load_any(path)
+            it, resolver = load_any(path, keep_tensors)
             outs = invoke(it, seeded_inputs(it))
             report = {"model": str(path), "ok": True, "resolver": resolver, "outputs": []}
             for y in outs:
@@ -94,6 +113,8 @@ def run(models):
                     "mean": float(f.mean()) if f.size else 0.0,
                     "std": float(f.std()) if f.size else 0.0,
                 })
+            if keep_tensors:
+                report["tensors"] = tensor_stats(it)
         except Exception as e:  # report every model, then fail
             report = {"model": str(path), "ok": False, "error": f"{type(e).__name__}: {e}"}
             status = 1

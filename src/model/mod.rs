@@ -1,6 +1,7 @@
 //! The `.tflite` file format: a verifying reader, the file's contents as plain values, and the
 //! schema's enumerations and option tables.
 
+pub mod builder;
 pub mod error;
 mod flatbuf;
 pub mod options;
@@ -9,6 +10,7 @@ pub mod schema;
 pub mod types;
 mod writer;
 
+pub use builder::ModelBuilder;
 pub use error::ModelError;
 pub use options::*;
 pub use reader::{read_model, read_model_file};
