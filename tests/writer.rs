@@ -772,6 +772,9 @@ fn builder_shares_codes_and_checks_arguments() {
     )
     .is_err());
     assert!(builder::add(&[2, 3], &[4]).is_err());
+    let slice = StridedSliceOptions::default();
+    assert!(builder::strided_slice(&[-2], &[0], &[1], &[1], slice).is_err());
+    assert!(builder::mean(&[-2, 3], &[0], false).is_err());
     assert!(builder::reshape(&[2, 3], &[4, -1]).is_err());
     assert!(builder::transpose(&[2, 3], &[0, 0]).is_err());
     assert!(builder::mean(&[2, 3], &[2], false).is_err());

@@ -766,6 +766,7 @@ pub fn pad(input: &[i32], paddings: &[[i32; 2]]) -> Result<Model> {
 
 /// A MEAN model over `axes`.
 pub fn mean(input: &[i32], axes: &[i32], keep_dims: bool) -> Result<Model> {
+    element_count(input)?;
     let mut reduced = vec![false; input.len()];
     for &a in axes {
         reduced[axis_index(a, input.len())?] = true;
@@ -815,6 +816,7 @@ pub fn strided_slice(
     strides: &[i32],
     opts: StridedSliceOptions,
 ) -> Result<Model> {
+    element_count(input)?;
     let rank = input.len();
     if begin.len() != rank || end.len() != rank || strides.len() != rank {
         return Err(invalid(

@@ -582,3 +582,36 @@ fn write_signature(fbb: &mut Fbb<'_>, s: &SignatureDef) -> TableOff {
     fbb.push_slot(slot(4), s.subgraph_index, 0);
     fbb.end_table(t)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::builder;
+
+    #[test]
+    fn size_bound_holds() {
+        let models = [
+            builder::mobilenet_v2(1),
+            builder::concat(&[vec![1, 2], vec![1, 3]], 1).expect("concat"),
+            builder::reshape(&[2, 3], &[-1]).expect("reshape"),
+            Model {
+                subgraphs: vec![SubGraph::default()],
+                buffers: vec![Buffer::default()],
+                ..Model::default()
+            },
+        ];
+        let assets = concat!(env!("CARGO_MANIFEST_DIR"), "/target/test-assets/models");
+        let real = std::fs::read_dir(assets)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| crate::model::read_model_file(e.ok()?.path()).ok());
+        for m in models.into_iter().chain(real) {
+            let bytes = write_model(&m).expect("write");
+            assert!(
+                bytes.len() as u64 <= size_bound(&m),
+                "{} > bound",
+                bytes.len()
+            );
+        }
+    }
+}
