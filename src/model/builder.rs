@@ -919,7 +919,8 @@ pub fn transpose_conv(
 ) -> Result<Model> {
     let [n, h, w, c] = input;
     let [o, kh, kw, ci] = filter;
-    if ci != c || o < 1 || kh < 1 || kw < 1 || opts.stride_h < 1 || opts.stride_w < 1 {
+    let positive = [h, w, c, o, kh, kw, opts.stride_h, opts.stride_w];
+    if ci != c || n < 0 || positive.iter().any(|&d| d < 1) {
         return Err(invalid(format!(
             "transpose_conv: filter {filter:?} or strides do not fit input {input:?}"
         )));
