@@ -146,3 +146,18 @@ fn smoke_shader_is_valid_wgsl_without_a_gpu() {
     );
     assert!(without_f16.validate(&module).is_err());
 }
+
+#[test]
+fn f16_smoke_without_shader_f16_fails_cleanly() {
+    // Open the device without SHADER_F16 even where the adapter has it.
+    let options = GpuOptions::default().with_env().request_shader_f16(false);
+    let Ok(ctx) = GpuContext::new(&options) else {
+        // No adapter: f16_smoke_on_the_gpu reports (or, under CI, fails) for that.
+        return;
+    };
+    assert!(!ctx.has_shader_f16());
+    match run_f16_smoke(&ctx, &[f16::ONE]) {
+        Err(GpuError::MissingFeature { feature, .. }) => assert_eq!(feature, "SHADER_F16"),
+        other => panic!("expected MissingFeature, got {other:?}"),
+    }
+}

@@ -212,7 +212,7 @@ fn found_and_hint(available: &[String]) -> String {
         " (this build supports: {})",
         backend_list(built & !wgpu::Backends::NOOP)
     ));
-    if cfg!(target_os = "linux") {
+    if available.is_empty() && cfg!(target_os = "linux") {
         text.push_str(
             ". On Linux without a GPU driver, install `mesa-vulkan-drivers` (and `libvulkan1`), \
              which provide a software Vulkan device (lavapipe)",
@@ -293,7 +293,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl ErrorLog {
     fn record_lost(&self, reason: wgpu::DeviceLostReason, message: String) {
-        log::error!("GPU device lost ({reason:?}): {message}");
+        if reason == wgpu::DeviceLostReason::Destroyed {
+            log::info!("GPU device destroyed: {message}");
+        } else {
+            log::error!("GPU device lost ({reason:?}): {message}");
+        }
         let mut lost = lock(&self.lost);
         if lost.is_none() {
             *lost = Some((format!("{reason:?}"), message));
@@ -314,6 +318,23 @@ impl ErrorLog {
 
 /// An open GPU: the wgpu instance, adapter, device and queue, plus what the device
 /// has reported since it was opened.
+///
+/// ```no_run
+/// use halfgpu::gpu::{GpuContext, GpuError, GpuOptions};
+///
+/// let options = GpuOptions::default().adapter_name("llvmpipe");
+/// let ctx = match GpuContext::new(&options) {
+///     Ok(ctx) => ctx,
+///     Err(e @ GpuError::NoAdapter { .. }) => {
+///         eprintln!("{e}");
+///         return Ok(());
+///     }
+///     Err(e) => return Err(e),
+/// };
+/// println!("{}", ctx.summary());
+/// assert!(ctx.limits().max_workgroup_size[0] >= 64);
+/// # Ok::<(), GpuError>(())
+/// ```
 pub struct GpuContext {
     instance: Option<wgpu::Instance>,
     adapter: Option<wgpu::Adapter>,
@@ -357,7 +378,7 @@ impl GpuContext {
             // wgpu panics on an instance without any usable backend; report instead.
             return Err(GpuError::NoAdapter {
                 tried,
-                available: Vec::new(),
+                available: Self::adapter_descriptions_async().await,
             });
         }
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
