@@ -2,6 +2,7 @@
 
 pub mod cpu;
 pub mod delegate;
+pub mod gpu;
 pub mod graph;
 pub mod inspect;
 pub mod model;

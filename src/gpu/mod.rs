@@ -1,0 +1,16 @@
+//! The GPU side of halfgpu: device selection, error reporting and the compute shaders.
+//!
+//! Everything here runs on [`wgpu`] with WGSL shaders. The entry point is
+//! [`GpuContext`], which either opens an adapter and device itself
+//! ([`GpuContext::new`]) or wraps a device an application already owns
+//! ([`GpuContext::from_existing`]).
+//!
+//! Failures are reported as [`GpuError`]; nothing in this module panics on a missing
+//! adapter, a refused device request or a failed buffer mapping.
+#![warn(missing_docs)]
+
+pub mod device;
+pub mod shader;
+pub mod smoke;
+
+pub use device::{GpuContext, GpuError, GpuLimits, GpuOptions};
