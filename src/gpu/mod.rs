@@ -9,8 +9,16 @@
 //! adapter, a refused device request or a failed buffer mapping.
 #![warn(missing_docs)]
 
+mod delegate;
 pub mod device;
+mod lower;
+pub mod precision;
+mod program;
 pub mod shader;
+pub mod shaders;
 pub mod smoke;
 
+pub use delegate::{GpuDelegate, GpuDelegateOptions};
 pub use device::{GpuContext, GpuError, GpuLimits, GpuOptions};
+pub use precision::Precision;
+pub use program::MemoryReport;

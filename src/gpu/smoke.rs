@@ -18,7 +18,7 @@ pub const SMOKE_WGSL: &str = include_str!("../../shaders/smoke.wgsl");
 pub const SMOKE_WORKGROUP_SIZE: u32 = 64;
 
 /// How long to wait for the GPU before giving up with [`GpuError::Poll`].
-const WAIT_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const WAIT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the shader computes for one element, done in f16 on the host.
 pub fn smoke_reference(x: f16) -> f16 {
@@ -190,7 +190,7 @@ fn read_back(
     Ok(bytes)
 }
 
-fn fail_if_lost(ctx: &GpuContext) -> Result<(), GpuError> {
+pub(crate) fn fail_if_lost(ctx: &GpuContext) -> Result<(), GpuError> {
     if ctx.is_lost() {
         ctx.check()?;
     }
@@ -199,14 +199,14 @@ fn fail_if_lost(ctx: &GpuContext) -> Result<(), GpuError> {
 
 /// Error scopes around a group of operations, so their errors come back as [`GpuError`]
 /// instead of reaching the uncaptured-error handler.
-struct Scopes {
+pub(crate) struct Scopes {
     validation: wgpu::ErrorScopeGuard,
     out_of_memory: wgpu::ErrorScopeGuard,
     internal: wgpu::ErrorScopeGuard,
 }
 
 impl Scopes {
-    fn push(device: &wgpu::Device) -> Self {
+    pub(crate) fn push(device: &wgpu::Device) -> Self {
         let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let out_of_memory = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let internal = device.push_error_scope(wgpu::ErrorFilter::Internal);
@@ -218,7 +218,7 @@ impl Scopes {
     }
 
     /// Pops the scopes (innermost first) and returns the first error any of them caught.
-    fn pop(self, context: &str) -> Result<(), GpuError> {
+    pub(crate) fn pop(self, context: &str) -> Result<(), GpuError> {
         let internal = pollster::block_on(self.internal.pop());
         let out_of_memory = pollster::block_on(self.out_of_memory.pop());
         let validation = pollster::block_on(self.validation.pop());

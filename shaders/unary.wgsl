@@ -1,0 +1,35 @@
+// Unary activations and math: RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, LOGISTIC, TANH,
+// HARD_SWISH, EXP, ABS, SQRT, RSQRT.
+
+struct Unary {
+    total: u32, op: u32, row: u32, _pad: u32,
+    alpha: f32, _p1: f32, _p2: f32, _p3: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Unary;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read_write> y: array<T>;
+
+fn apply_unary(v: A, op: u32) -> A {
+    switch op {
+        case 0u: { return max(v, A(0.0)); }
+        case 1u: { return clamp(v, A(0.0), A(6.0)); }
+        case 2u: { return clamp(v, A(-1.0), A(1.0)); }
+        case 3u: { return select(v * A(p.alpha), v, v >= A(0.0)); }
+        case 4u: { return A(1.0) / (A(1.0) + exp(-v)); }
+        case 5u: { return tanh(v); }
+        case 6u: { return v * clamp(v + A(3.0), A(0.0), A(6.0)) / A(6.0); }
+        case 7u: { return exp(v); }
+        case 8u: { return abs(v); }
+        case 9u: { return sqrt(v); }
+        case 10u: { return inverseSqrt(v); }
+        default: { return v; }
+    }
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn unary(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = flat_index(gid, p.row);
+    if (i >= p.total) { return; }
+    y[i] = T(apply_unary(A(x[i]), p.op));
+}

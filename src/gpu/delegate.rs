@@ -1,0 +1,213 @@
+//! The GPU delegate: options in TFLite's terms, precision resolution, support decisions (by
+//! lowering, so claims and kernels agree) and compilation of partitions into GPU programs.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::delegate::{
+    Delegate, DelegateError, DelegateKernel, NodeView, Partition, PartitionOptions,
+};
+
+use super::device::{GpuContext, GpuError, GpuOptions, DEFAULT_BACKENDS};
+use super::lower::{self, LowerLimits};
+use super::precision::{self, Precision};
+use super::program::{GpuProgram, MemoryReport, PipelineCache};
+
+/// Options of [`GpuDelegate`], with the meanings TFLite's GPU delegate gives them.
+#[derive(Clone)]
+pub struct GpuDelegateOptions {
+    /// Allow f16 (TFLite's `is_precision_loss_allowed`); default false, as TFLite's C API.
+    pub precision_loss_allowed: bool,
+    /// An explicit mode, overriding `precision_loss_allowed`.
+    pub precision: Option<Precision>,
+    /// Keep at most this many partitions (the largest). `None` keeps all of them.
+    pub max_delegated_partitions: Option<usize>,
+    /// Partitions with fewer nodes stay on the CPU.
+    pub min_partition_nodes: usize,
+    /// Graphics APIs to look for adapters on (default Vulkan | Metal | DX12).
+    pub backends: wgpu::Backends,
+    /// Which adapter to prefer when no name is given.
+    pub power_preference: wgpu::PowerPreference,
+    /// Take the first adapter whose name contains this (case-insensitive).
+    pub adapter: Option<String>,
+    /// Use this device instead of opening one (apps that already render with wgpu).
+    pub context: Option<Arc<GpuContext>>,
+    /// A directory for compiled-pipeline caches (reserved; not used by every backend).
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for GpuDelegateOptions {
+    fn default() -> Self {
+        GpuDelegateOptions {
+            precision_loss_allowed: false,
+            precision: None,
+            max_delegated_partitions: None,
+            min_partition_nodes: 1,
+            backends: DEFAULT_BACKENDS,
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            adapter: None,
+            context: None,
+            cache_dir: None,
+        }
+    }
+}
+
+impl GpuDelegateOptions {
+    /// Sets `precision_loss_allowed`.
+    pub fn precision_loss_allowed(mut self, allowed: bool) -> Self {
+        self.precision_loss_allowed = allowed;
+        self
+    }
+    /// Sets an explicit precision.
+    pub fn precision(mut self, precision: Precision) -> Self {
+        self.precision = Some(precision);
+        self
+    }
+    /// Sets `max_delegated_partitions`.
+    pub fn max_delegated_partitions(mut self, max: Option<usize>) -> Self {
+        self.max_delegated_partitions = max;
+        self
+    }
+    /// Picks the adapter by name substring.
+    pub fn adapter(mut self, name: impl Into<String>) -> Self {
+        self.adapter = Some(name.into());
+        self
+    }
+    /// Shares an existing device.
+    pub fn context(mut self, ctx: Arc<GpuContext>) -> Self {
+        self.context = Some(ctx);
+        self
+    }
+}
+
+/// Runs the partitions it claims on a wgpu device.
+///
+/// ```no_run
+/// use halfgpu::gpu::{GpuDelegate, GpuDelegateOptions};
+/// use halfgpu::runtime::Interpreter;
+///
+/// let model = halfgpu::model::read_model_file("model.tflite")?;
+/// let gpu = GpuDelegate::new(GpuDelegateOptions::default().precision_loss_allowed(true))?;
+/// let mut interpreter = Interpreter::builder(&model).delegate(gpu).build()?;
+/// interpreter.input_mut::<f32>(0)?.fill(0.5);
+/// interpreter.invoke()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct GpuDelegate {
+    ctx: Arc<GpuContext>,
+    precision: Precision,
+    precision_note: Option<String>,
+    options: GpuDelegateOptions,
+    pipelines: Arc<PipelineCache>,
+    memory: Arc<Mutex<MemoryReport>>,
+}
+
+impl GpuDelegate {
+    /// Opens (or adopts) a device and resolves the precision.
+    pub fn new(options: GpuDelegateOptions) -> Result<GpuDelegate, GpuError> {
+        let ctx = match &options.context {
+            Some(c) => c.clone(),
+            None => {
+                let mut o = GpuOptions::default()
+                    .backends(options.backends)
+                    .power_preference(options.power_preference);
+                if let Some(name) = &options.adapter {
+                    o = o.adapter_name(name.clone());
+                }
+                Arc::new(GpuContext::new(&o)?)
+            }
+        };
+        let (precision, note) = precision::resolve(
+            options.precision_loss_allowed,
+            options.precision,
+            ctx.has_shader_f16(),
+        );
+        if let Some(n) = &note {
+            log::warn!("{n}");
+        }
+        Ok(GpuDelegate {
+            ctx,
+            precision,
+            precision_note: note,
+            pipelines: Arc::new(PipelineCache::new(precision)),
+            options,
+            memory: Arc::default(),
+        })
+    }
+
+    /// The precision partitions run in, after degradation.
+    pub fn effective_precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// Why the effective precision differs from the requested one, if it does.
+    pub fn precision_note(&self) -> Option<&str> {
+        self.precision_note.as_deref()
+    }
+
+    /// The device in use.
+    pub fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    /// A handle to the memory report, which stays readable after the delegate has been moved
+    /// into an interpreter.
+    pub fn memory_handle(&self) -> Arc<Mutex<MemoryReport>> {
+        self.memory.clone()
+    }
+
+    /// GPU memory and upload counts of everything compiled so far.
+    pub fn memory_report(&self) -> MemoryReport {
+        self.memory.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    fn limits(&self) -> LowerLimits {
+        let l = self.ctx.limits();
+        LowerLimits {
+            element_bytes: self.precision.element_bytes(),
+            max_binding_bytes: l.max_storage_buffer_binding_size,
+            max_workgroups: l.max_workgroups_per_dimension,
+        }
+    }
+}
+
+impl Delegate for GpuDelegate {
+    fn name(&self) -> &str {
+        "gpu"
+    }
+
+    fn supports(&self, node: &NodeView<'_>) -> Result<(), String> {
+        lower::lower(node, &self.limits()).map(|_| ())
+    }
+
+    fn partition_options(&self) -> PartitionOptions {
+        PartitionOptions {
+            max_delegated_partitions: self.options.max_delegated_partitions,
+            min_partition_nodes: self.options.min_partition_nodes,
+        }
+    }
+
+    fn compile(&mut self, partition: &Partition) -> Result<Box<dyn DelegateKernel>, DelegateError> {
+        let mut report = MemoryReport::default();
+        let program = GpuProgram::compile(
+            self.ctx.clone(),
+            self.precision,
+            &self.pipelines,
+            partition,
+            &mut report,
+        )?;
+        if let Ok(mut m) = self.memory.lock() {
+            m.weight_bytes += report.weight_bytes;
+            m.activation_bytes += report.activation_bytes;
+            m.activation_lower_bound_bytes += report.activation_lower_bound_bytes;
+            m.staging_bytes += report.staging_bytes;
+            m.f16_constants_uploaded_raw += report.f16_constants_uploaded_raw;
+            m.f16_constants_widened += report.f16_constants_widened;
+            m.f32_constants_narrowed += report.f32_constants_narrowed;
+            m.f32_constants_uploaded += report.f32_constants_uploaded;
+            m.partitions += report.partitions;
+            m.dispatches_per_invoke += report.dispatches_per_invoke;
+        }
+        Ok(Box::new(program))
+    }
+}

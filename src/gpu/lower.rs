@@ -1,0 +1,1198 @@
+//! Lowering one node to GPU dispatches. The same code decides support: a node is supported
+//! exactly when it lowers, so "what the GPU claims" and "what the GPU runs" cannot disagree.
+
+use crate::delegate::{NodeView, TensorView};
+use crate::graph::{Op, TensorId};
+use crate::model::{Activation, Padding, TensorType};
+
+use super::shaders::ShaderFile;
+
+/// One compute dispatch of a lowered node.
+#[derive(Debug, Clone)]
+pub(crate) struct DispatchSpec {
+    pub file: ShaderFile,
+    pub entry: &'static str,
+    /// Uniform parameters (little-endian words, the shader's params struct).
+    pub params: Vec<u32>,
+    /// Storage bindings 1.. in order; the last one is written.
+    pub bindings: Vec<Binding>,
+    /// Invocations in x, y, z (the host divides by the workgroup size).
+    pub invocations: [u32; 3],
+    /// Workgroup size of the entry point.
+    pub workgroup: [u32; 3],
+    /// For 1-D dispatches: the index of the params word that receives the row length when the
+    /// host folds a long dispatch into two dimensions.
+    pub row_slot: Option<usize>,
+}
+
+/// What a storage binding refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Binding {
+    Tensor(TensorId),
+    /// A one-element placeholder (e.g. for an absent bias).
+    Dummy,
+}
+
+/// How a node runs on the GPU.
+#[derive(Debug, Clone)]
+pub(crate) enum Lowered {
+    /// Dispatches, in order.
+    Dispatches(Vec<DispatchSpec>),
+    /// The output shares the input's buffer (RESHAPE, SQUEEZE).
+    Alias { input: TensorId, output: TensorId },
+}
+
+/// Limits the lowering respects.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LowerLimits {
+    pub element_bytes: usize,
+    pub max_binding_bytes: u64,
+    pub max_workgroups: u32,
+}
+
+type R<T> = Result<T, String>;
+
+fn op_err<T>(view: &NodeView<'_>, msg: impl std::fmt::Display) -> R<T> {
+    Err(format!("{}: {msg}", view.node.op.name()))
+}
+
+fn input<'v>(view: &'v NodeView<'_>, i: usize) -> R<&'v TensorView<'v>> {
+    view.input(i)
+        .ok_or_else(|| format!("{}: input {i} is missing", view.node.op.name()))
+}
+
+fn output<'v>(view: &'v NodeView<'_>, i: usize) -> R<&'v TensorView<'v>> {
+    view.outputs
+        .get(i)
+        .ok_or_else(|| format!("{}: output {i} is missing", view.node.op.name()))
+}
+
+fn numel(shape: &[usize]) -> usize {
+    shape.iter().product()
+}
+
+/// Values of a constant int32/int64 tensor.
+fn const_ints(t: &TensorView<'_>) -> Option<Vec<i64>> {
+    let c = t.constant?;
+    match t.dtype {
+        TensorType::Int32 => Some(c.as_slice::<i32>()?.iter().map(|&v| v as i64).collect()),
+        TensorType::Int64 => Some(c.as_slice::<i64>()?.to_vec()),
+        _ => None,
+    }
+}
+
+fn const_f32_scalar(t: &TensorView<'_>) -> Option<f32> {
+    let c = t.constant?;
+    match t.dtype {
+        TensorType::Float32 => c.as_slice::<f32>()?.first().copied(),
+        TensorType::Float16 => c.as_slice::<half::f16>()?.first().map(|v| v.to_f32()),
+        _ => None,
+    }
+}
+
+fn act_code(view: &NodeView<'_>, a: Activation) -> R<u32> {
+    match a {
+        Activation::None => Ok(0),
+        Activation::Relu => Ok(1),
+        Activation::ReluN1To1 => Ok(2),
+        Activation::Relu6 => Ok(3),
+        Activation::Tanh => Ok(4),
+        Activation::SignBit => op_err(view, "fused activation SIGN_BIT is not supported"),
+    }
+}
+
+/// Checks that every float tensor the node binds is f32 at run time or a float constant, and fits
+/// a storage binding.
+fn check_tensors(view: &NodeView<'_>, limits: &LowerLimits, bound: &[&TensorView<'_>]) -> R<()> {
+    for t in bound {
+        match (t.dtype, t.constant.is_some()) {
+            (TensorType::Float32, _) | (TensorType::Float16, true) => {}
+            (dt, false) => {
+                return op_err(
+                    view,
+                    format!("tensor {:?} is {dt}; the GPU runs float32 tensors", t.name),
+                )
+            }
+            (dt, true) => {
+                return op_err(
+                    view,
+                    format!(
+                        "constant {:?} is {dt}; the GPU reads float constants",
+                        t.name
+                    ),
+                )
+            }
+        }
+        if t.shape.len() > 6 {
+            return op_err(
+                view,
+                format!("tensor {:?} has rank {} (at most 6)", t.name, t.shape.len()),
+            );
+        }
+        let bytes = (numel(t.shape) * limits.element_bytes) as u64;
+        if bytes > limits.max_binding_bytes {
+            return op_err(
+                view,
+                format!(
+                    "tensor {:?} needs {bytes} bytes, over the adapter's storage binding limit of {}",
+                    t.name, limits.max_binding_bytes
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// NHWC dims of a rank-4 tensor.
+fn nhwc(view: &NodeView<'_>, t: &TensorView<'_>) -> R<[u32; 4]> {
+    if t.shape.len() != 4 {
+        return op_err(
+            view,
+            format!(
+                "tensor {:?} has rank {}, expected 4 (NHWC)",
+                t.name,
+                t.shape.len()
+            ),
+        );
+    }
+    let mut d = [0u32; 4];
+    for (k, &s) in t.shape.iter().enumerate() {
+        d[k] = u32::try_from(s)
+            .map_err(|_| format!("{}: dimension too large", view.node.op.name()))?;
+    }
+    Ok(d)
+}
+
+/// TFLite's padding before the first element for a window of `k` (dilated size) sliding with
+/// `stride` from `input` to `output` elements.
+fn pad_before(padding: Padding, input: u32, output: u32, stride: u32, k_eff: u32) -> i32 {
+    match padding {
+        Padding::Valid => 0,
+        Padding::Same => {
+            let needed = (output as i64 - 1) * stride as i64 + k_eff as i64 - input as i64;
+            (needed.max(0) / 2) as i32
+        }
+    }
+}
+
+fn wg_1d(total: usize) -> [u32; 3] {
+    [total as u32, 1, 1]
+}
+
+fn flat_dispatch(
+    file: ShaderFile,
+    entry: &'static str,
+    params: Vec<u32>,
+    bindings: Vec<Binding>,
+    total: usize,
+) -> DispatchSpec {
+    let row_slot = match entry {
+        "binary" | "binary_same_shape" => 14,
+        "unary" => 2,
+        "mean" | "softmax" => 3,
+        "fill" => 1,
+        _ => 27,
+    };
+    DispatchSpec {
+        file,
+        entry,
+        params,
+        bindings,
+        invocations: wg_1d(total),
+        workgroup: [64, 1, 1],
+        row_slot: Some(row_slot),
+    }
+}
+
+fn f(x: f32) -> u32 {
+    x.to_bits()
+}
+
+/// Lowers `view` for the GPU, or says why it cannot run there.
+pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
+    let op = &view.node.op;
+    match op {
+        Op::Conv2D(o) => {
+            let (x, w, y) = (input(view, 0)?, input(view, 1)?, output(view, 0)?);
+            let b = view.input(2);
+            check_tensors(view, limits, &[x, w, y])?;
+            if let Some(b) = b {
+                check_tensors(view, limits, &[b])?;
+            }
+            if w.constant.is_none() {
+                return op_err(view, "the filter must be constant");
+            }
+            let [n, ih, iw, ic] = nhwc(view, x)?;
+            let [oc, kh, kw, wc] = nhwc(view, w)?;
+            let [_, oh, ow, yc] = nhwc(view, y)?;
+            if wc != ic || yc != oc {
+                return op_err(
+                    view,
+                    format!(
+                        "filter {:?} does not fit input {:?} / output {:?}",
+                        w.shape, x.shape, y.shape
+                    ),
+                );
+            }
+            let (sh, sw, dh, dw) = (
+                o.stride_h.max(1) as u32,
+                o.stride_w.max(1) as u32,
+                o.dilation_h.max(1) as u32,
+                o.dilation_w.max(1) as u32,
+            );
+            let pt = pad_before(o.padding, ih, oh, sh, (kh - 1) * dh + 1);
+            let pl = pad_before(o.padding, iw, ow, sw, (kw - 1) * dw + 1);
+            let groups = oc.div_ceil(4);
+            let params = vec![
+                ih,
+                iw,
+                ic,
+                n,
+                oh,
+                ow,
+                oc,
+                1,
+                kh,
+                kw,
+                sh,
+                sw,
+                dh,
+                dw,
+                pt as u32,
+                pl as u32,
+                act_code(view, o.activation)?,
+                b.is_some() as u32,
+                groups,
+                0,
+            ];
+            let bindings = vec![
+                Binding::Tensor(x.id),
+                Binding::Tensor(w.id),
+                b.map_or(Binding::Dummy, |b| Binding::Tensor(b.id)),
+                Binding::Tensor(y.id),
+            ];
+            let pointwise = kh == 1
+                && kw == 1
+                && sh == 1
+                && sw == 1
+                && pt == 0
+                && pl == 0
+                && oh == ih
+                && ow == iw;
+            let spec = if pointwise {
+                DispatchSpec {
+                    file: ShaderFile::Conv,
+                    entry: "conv2d_1x1",
+                    params,
+                    bindings,
+                    invocations: [(n * oh * ow).div_ceil(4), groups, 1],
+                    workgroup: [64, 1, 1],
+                    row_slot: None,
+                }
+            } else {
+                DispatchSpec {
+                    file: ShaderFile::Conv,
+                    entry: "conv2d",
+                    params,
+                    bindings,
+                    invocations: [ow, oh, n * groups],
+                    workgroup: [8, 8, 1],
+                    row_slot: None,
+                }
+            };
+            Ok(Lowered::Dispatches(vec![spec]))
+        }
+        Op::DepthwiseConv2D(o) => {
+            let (x, w, y) = (input(view, 0)?, input(view, 1)?, output(view, 0)?);
+            let b = view.input(2);
+            check_tensors(view, limits, &[x, w, y])?;
+            if let Some(b) = b {
+                check_tensors(view, limits, &[b])?;
+            }
+            if w.constant.is_none() {
+                return op_err(view, "the filter must be constant");
+            }
+            let [n, ih, iw, ic] = nhwc(view, x)?;
+            let [one, kh, kw, wc] = nhwc(view, w)?;
+            let [_, oh, ow, oc] = nhwc(view, y)?;
+            if one != 1 || wc != oc || ic == 0 || oc % ic != 0 {
+                return op_err(
+                    view,
+                    format!(
+                        "filter {:?} does not fit input {:?} / output {:?}",
+                        w.shape, x.shape, y.shape
+                    ),
+                );
+            }
+            let (sh, sw, dh, dw) = (
+                o.stride_h.max(1) as u32,
+                o.stride_w.max(1) as u32,
+                o.dilation_h.max(1) as u32,
+                o.dilation_w.max(1) as u32,
+            );
+            let pt = pad_before(o.padding, ih, oh, sh, (kh - 1) * dh + 1);
+            let pl = pad_before(o.padding, iw, ow, sw, (kw - 1) * dw + 1);
+            let groups = oc.div_ceil(4);
+            let params = vec![
+                ih,
+                iw,
+                ic,
+                n,
+                oh,
+                ow,
+                oc,
+                oc / ic,
+                kh,
+                kw,
+                sh,
+                sw,
+                dh,
+                dw,
+                pt as u32,
+                pl as u32,
+                act_code(view, o.activation)?,
+                b.is_some() as u32,
+                groups,
+                0,
+            ];
+            Ok(Lowered::Dispatches(vec![DispatchSpec {
+                file: ShaderFile::Conv,
+                entry: "depthwise_conv2d",
+                params,
+                bindings: vec![
+                    Binding::Tensor(x.id),
+                    Binding::Tensor(w.id),
+                    b.map_or(Binding::Dummy, |b| Binding::Tensor(b.id)),
+                    Binding::Tensor(y.id),
+                ],
+                invocations: [ow, oh, n * groups],
+                workgroup: [8, 8, 1],
+                row_slot: None,
+            }]))
+        }
+        Op::FullyConnected(o) => {
+            let (x, w, y) = (input(view, 0)?, input(view, 1)?, output(view, 0)?);
+            let b = view.input(2);
+            check_tensors(view, limits, &[x, w, y])?;
+            if let Some(b) = b {
+                check_tensors(view, limits, &[b])?;
+            }
+            if o.weights_format != 0 {
+                return op_err(view, "only the DEFAULT weights format is supported");
+            }
+            if w.constant.is_none() || w.shape.len() != 2 {
+                return op_err(view, "weights must be a constant [out, in] matrix");
+            }
+            let (out, inn) = (w.shape[0] as u32, w.shape[1] as u32);
+            if inn == 0 || numel(x.shape) % inn as usize != 0 {
+                return op_err(
+                    view,
+                    format!("input {:?} is not a whole number of rows of {inn}", x.shape),
+                );
+            }
+            let rows = (numel(x.shape) / inn as usize) as u32;
+            if numel(y.shape) != (rows * out) as usize {
+                return op_err(
+                    view,
+                    format!("output {:?} does not hold {rows} x {out}", y.shape),
+                );
+            }
+            let groups = out.div_ceil(4);
+            let params = vec![
+                1,
+                1,
+                inn,
+                rows,
+                1,
+                1,
+                out,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                0,
+                0,
+                act_code(view, o.activation)?,
+                b.is_some() as u32,
+                groups,
+                0,
+            ];
+            Ok(Lowered::Dispatches(vec![DispatchSpec {
+                file: ShaderFile::Conv,
+                entry: "fully_connected",
+                params,
+                bindings: vec![
+                    Binding::Tensor(x.id),
+                    Binding::Tensor(w.id),
+                    b.map_or(Binding::Dummy, |b| Binding::Tensor(b.id)),
+                    Binding::Tensor(y.id),
+                ],
+                invocations: [groups, rows, 1],
+                workgroup: [64, 1, 1],
+                row_slot: None,
+            }]))
+        }
+        Op::TransposeConv(_) | Op::Conv2DTransposeBias { .. } => {
+            let (x, w, b, padding, sh, sw, act) = match op {
+                Op::TransposeConv(o) => (
+                    input(view, 2)?,
+                    input(view, 1)?,
+                    view.input(3),
+                    o.padding,
+                    o.stride_h,
+                    o.stride_w,
+                    o.activation,
+                ),
+                Op::Conv2DTransposeBias {
+                    padding,
+                    stride_w,
+                    stride_h,
+                } => (
+                    input(view, 0)?,
+                    input(view, 1)?,
+                    view.input(2),
+                    *padding,
+                    *stride_h,
+                    *stride_w,
+                    Activation::None,
+                ),
+                _ => unreachable!("matched above"),
+            };
+            let y = output(view, 0)?;
+            check_tensors(view, limits, &[x, w, y])?;
+            if let Some(b) = b {
+                check_tensors(view, limits, &[b])?;
+            }
+            if w.constant.is_none() {
+                return op_err(view, "the filter must be constant");
+            }
+            let [n, ih, iw, ic] = nhwc(view, x)?;
+            let [oc, kh, kw, wc] = nhwc(view, w)?;
+            let [_, oh, ow, yc] = nhwc(view, y)?;
+            if wc != ic || yc != oc {
+                return op_err(
+                    view,
+                    format!(
+                        "filter {:?} does not fit input {:?} / output {:?}",
+                        w.shape, x.shape, y.shape
+                    ),
+                );
+            }
+            let (sh, sw) = (sh.max(1) as u32, sw.max(1) as u32);
+            // Padding as TFLite computes it: a forward convolution from the output to the input.
+            let pt = if padding == Padding::Same {
+                pad_before(padding, oh, ih, sh, kh)
+            } else {
+                0
+            };
+            let pl = if padding == Padding::Same {
+                pad_before(padding, ow, iw, sw, kw)
+            } else {
+                0
+            };
+            let groups = oc.div_ceil(4);
+            let params = vec![
+                ih,
+                iw,
+                ic,
+                n,
+                oh,
+                ow,
+                oc,
+                1,
+                kh,
+                kw,
+                sh,
+                sw,
+                1,
+                1,
+                pt as u32,
+                pl as u32,
+                act_code(view, act)?,
+                b.is_some() as u32,
+                groups,
+                0,
+            ];
+            Ok(Lowered::Dispatches(vec![DispatchSpec {
+                file: ShaderFile::Conv,
+                entry: "transpose_conv",
+                params,
+                bindings: vec![
+                    Binding::Tensor(x.id),
+                    Binding::Tensor(w.id),
+                    b.map_or(Binding::Dummy, |b| Binding::Tensor(b.id)),
+                    Binding::Tensor(y.id),
+                ],
+                invocations: [ow, oh, n * groups],
+                workgroup: [8, 8, 1],
+                row_slot: None,
+            }]))
+        }
+        Op::Add(a) | Op::Sub(a) | Op::Mul(a) | Op::Div(a) => {
+            let code = match op {
+                Op::Add(_) => 0,
+                Op::Sub(_) => 1,
+                Op::Mul(_) => 2,
+                _ => 3,
+            };
+            binary(view, limits, code, act_code(view, *a)?)
+        }
+        Op::Maximum => binary(view, limits, 4, 0),
+        Op::Minimum => binary(view, limits, 5, 0),
+        Op::SquaredDifference => binary(view, limits, 6, 0),
+        Op::Prelu => binary(view, limits, 7, 0),
+        Op::Relu => unary(view, limits, 0, 0.0),
+        Op::Relu6 => unary(view, limits, 1, 0.0),
+        Op::ReluN1To1 => unary(view, limits, 2, 0.0),
+        Op::LeakyRelu { alpha } => unary(view, limits, 3, *alpha),
+        Op::Logistic => unary(view, limits, 4, 0.0),
+        Op::Tanh => unary(view, limits, 5, 0.0),
+        Op::HardSwish => unary(view, limits, 6, 0.0),
+        Op::Exp => unary(view, limits, 7, 0.0),
+        Op::Abs => unary(view, limits, 8, 0.0),
+        Op::Sqrt => unary(view, limits, 9, 0.0),
+        Op::Rsqrt => unary(view, limits, 10, 0.0),
+        Op::MaxPool2D(o) | Op::AveragePool2D(o) => {
+            let (x, y) = (input(view, 0)?, output(view, 0)?);
+            check_tensors(view, limits, &[x, y])?;
+            let [n, ih, iw, c] = nhwc(view, x)?;
+            let [_, oh, ow, yc] = nhwc(view, y)?;
+            if yc != c {
+                return op_err(view, "pooling changes the channel count");
+            }
+            let (kh, kw, sh, sw) = (
+                o.filter_h.max(1) as u32,
+                o.filter_w.max(1) as u32,
+                o.stride_h.max(1) as u32,
+                o.stride_w.max(1) as u32,
+            );
+            let pt = pad_before(o.padding, ih, oh, sh, kh);
+            let pl = pad_before(o.padding, iw, ow, sw, kw);
+            let params = vec![
+                ih,
+                iw,
+                c,
+                n,
+                oh,
+                ow,
+                kh,
+                kw,
+                sh,
+                sw,
+                pt as u32,
+                pl as u32,
+                act_code(view, o.activation)?,
+                0,
+                0,
+                0,
+            ];
+            Ok(Lowered::Dispatches(vec![DispatchSpec {
+                file: ShaderFile::Pool,
+                entry: if matches!(op, Op::MaxPool2D(_)) {
+                    "max_pool"
+                } else {
+                    "avg_pool"
+                },
+                params,
+                bindings: vec![Binding::Tensor(x.id), Binding::Tensor(y.id)],
+                invocations: [ow, oh, n * c],
+                workgroup: [8, 8, 1],
+                row_slot: None,
+            }]))
+        }
+        Op::Mean { .. } => {
+            let (x, axes, y) = (input(view, 0)?, input(view, 1)?, output(view, 0)?);
+            check_tensors(view, limits, &[x, y])?;
+            let Some(axes) = const_ints(axes) else {
+                return op_err(view, "axes must be a constant int32 tensor");
+            };
+            let rank = x.shape.len() as i64;
+            let mut axes: Vec<usize> = axes
+                .iter()
+                .map(|&a| if a < 0 { a + rank } else { a })
+                .filter(|&a| (0..rank).contains(&a))
+                .map(|a| a as usize)
+                .collect();
+            axes.sort_unstable();
+            axes.dedup();
+            if axes.is_empty() || axes.windows(2).any(|w| w[1] != w[0] + 1) {
+                return op_err(view, format!("axes {axes:?} are not one contiguous block"));
+            }
+            let outer: usize = x.shape[..axes[0]].iter().product();
+            let reduced: usize = axes.iter().map(|&a| x.shape[a]).product();
+            let inner: usize = x.shape[axes[axes.len() - 1] + 1..].iter().product();
+            if numel(y.shape) != outer * inner || reduced == 0 {
+                return op_err(
+                    view,
+                    format!(
+                        "output {:?} does not match reducing {:?} over {axes:?}",
+                        y.shape, x.shape
+                    ),
+                );
+            }
+            Ok(Lowered::Dispatches(vec![flat_dispatch(
+                ShaderFile::Reduce,
+                "mean",
+                vec![
+                    outer as u32,
+                    reduced as u32,
+                    inner as u32,
+                    0,
+                    f(0.0),
+                    0,
+                    0,
+                    0,
+                ],
+                vec![Binding::Tensor(x.id), Binding::Tensor(y.id)],
+                outer * inner,
+            )]))
+        }
+        Op::Softmax { beta } => {
+            let (x, y) = (input(view, 0)?, output(view, 0)?);
+            check_tensors(view, limits, &[x, y])?;
+            let last = *x.shape.last().unwrap_or(&1);
+            if last == 0 {
+                return op_err(view, "empty last axis");
+            }
+            let outer = numel(x.shape) / last;
+            Ok(Lowered::Dispatches(vec![flat_dispatch(
+                ShaderFile::Reduce,
+                "softmax",
+                vec![outer as u32, last as u32, 1, 0, f(*beta), 0, 0, 0],
+                vec![Binding::Tensor(x.id), Binding::Tensor(y.id)],
+                outer,
+            )]))
+        }
+        Op::Reshape | Op::Squeeze { .. } => {
+            let (x, y) = (input(view, 0)?, output(view, 0)?);
+            check_tensors(view, limits, &[x, y])?;
+            if numel(x.shape) != numel(y.shape) {
+                return op_err(view, "element counts differ");
+            }
+            if x.constant.is_some() {
+                return op_err(view, "reshaping a constant is folded on the CPU");
+            }
+            Ok(Lowered::Alias {
+                input: x.id,
+                output: y.id,
+            })
+        }
+        Op::Concatenation { axis, activation } => {
+            if *activation != Activation::None {
+                return op_err(view, "a fused activation on CONCATENATION is not supported");
+            }
+            let y = output(view, 0)?;
+            let rank = y.shape.len();
+            let axis = if *axis < 0 {
+                *axis + rank as i32
+            } else {
+                *axis
+            };
+            if axis < 0 || axis as usize >= rank {
+                return op_err(view, format!("axis {axis} out of range for rank {rank}"));
+            }
+            let axis = axis as usize;
+            let dst = contiguous_strides(y.shape);
+            let mut offset = 0usize;
+            let mut dispatches = Vec::new();
+            for t in view.inputs.iter().flatten() {
+                check_tensors(view, limits, &[t, y])?;
+                if t.shape.len() != rank {
+                    return op_err(view, "inputs differ in rank");
+                }
+                let src = contiguous_strides(t.shape);
+                let dims: Vec<usize> = t.shape.to_vec();
+                dispatches.push(copy_spec(
+                    &dims,
+                    &src,
+                    0,
+                    &dst,
+                    (offset * dst[axis]) as i64,
+                    t.id,
+                    y.id,
+                ));
+                offset += t.shape[axis];
+            }
+            if offset != y.shape[axis] {
+                return op_err(
+                    view,
+                    "input sizes along the axis do not add up to the output",
+                );
+            }
+            Ok(Lowered::Dispatches(dispatches))
+        }
+        Op::Pad | Op::PadV2 => {
+            let (x, pads, y) = (input(view, 0)?, input(view, 1)?, output(view, 0)?);
+            check_tensors(view, limits, &[x, y])?;
+            let Some(p) = const_ints(pads) else {
+                return op_err(view, "paddings must be constant");
+            };
+            let rank = x.shape.len();
+            if p.len() != 2 * rank || y.shape.len() != rank {
+                return op_err(view, "paddings do not match the input's rank");
+            }
+            let value = match (op, view.input(2)) {
+                (Op::PadV2, Some(v)) => match const_f32_scalar(v) {
+                    Some(v) => v,
+                    None => return op_err(view, "the pad value must be a float constant"),
+                },
+                _ => 0.0,
+            };
+            let dst = contiguous_strides(y.shape);
+            let mut base = 0i64;
+            for k in 0..rank {
+                if p[2 * k] < 0 || x.shape[k] as i64 + p[2 * k] + p[2 * k + 1] != y.shape[k] as i64
+                {
+                    return op_err(view, "paddings do not match the output shape");
+                }
+                base += p[2 * k] * dst[k] as i64;
+            }
+            let fill = flat_dispatch(
+                ShaderFile::Copy,
+                "fill",
+                vec![numel(y.shape) as u32, 0, 0, 0, f(value), 0, 0, 0],
+                vec![Binding::Tensor(y.id)],
+                numel(y.shape),
+            );
+            let copy = copy_spec(
+                x.shape,
+                &contiguous_strides(x.shape),
+                0,
+                &dst,
+                base,
+                x.id,
+                y.id,
+            );
+            Ok(Lowered::Dispatches(vec![fill, copy]))
+        }
+        Op::Transpose => {
+            let (x, perm, y) = (input(view, 0)?, input(view, 1)?, output(view, 0)?);
+            check_tensors(view, limits, &[x, y])?;
+            let Some(perm) = const_ints(perm) else {
+                return op_err(view, "the permutation must be constant");
+            };
+            let rank = x.shape.len();
+            let mut seen = vec![false; rank];
+            if perm.len() != rank
+                || perm.iter().any(|&a| {
+                    a < 0 || a as usize >= rank || std::mem::replace(&mut seen[a as usize], true)
+                })
+            {
+                return op_err(view, format!("invalid permutation {perm:?}"));
+            }
+            let src = contiguous_strides(x.shape);
+            let dims: Vec<usize> = perm.iter().map(|&a| x.shape[a as usize]).collect();
+            if dims != y.shape {
+                return op_err(view, "output shape does not match the permutation");
+            }
+            let sstr: Vec<usize> = perm.iter().map(|&a| src[a as usize]).collect();
+            Ok(Lowered::Dispatches(vec![copy_spec(
+                &dims,
+                &sstr,
+                0,
+                &contiguous_strides(y.shape),
+                0,
+                x.id,
+                y.id,
+            )]))
+        }
+        Op::Slice => {
+            let (x, begin, size, y) = (
+                input(view, 0)?,
+                input(view, 1)?,
+                input(view, 2)?,
+                output(view, 0)?,
+            );
+            check_tensors(view, limits, &[x, y])?;
+            let (Some(b), Some(s)) = (const_ints(begin), const_ints(size)) else {
+                return op_err(view, "begin and size must be constant");
+            };
+            let rank = x.shape.len();
+            if b.len() != rank || s.len() != rank {
+                return op_err(view, "begin/size do not match the input's rank");
+            }
+            let mut dims = Vec::with_capacity(rank);
+            let mut base = 0i64;
+            let src = contiguous_strides(x.shape);
+            for k in 0..rank {
+                let len = if s[k] < 0 {
+                    x.shape[k] as i64 - b[k]
+                } else {
+                    s[k]
+                };
+                if b[k] < 0 || len < 0 || b[k] + len > x.shape[k] as i64 {
+                    return op_err(view, "slice out of range");
+                }
+                dims.push(len as usize);
+                base += b[k] * src[k] as i64;
+            }
+            if dims != y.shape {
+                return op_err(view, "output shape does not match the slice");
+            }
+            let sstr: Vec<i64> = src.iter().map(|&s| s as i64).collect();
+            Ok(Lowered::Dispatches(vec![copy_spec_signed(
+                &dims,
+                &sstr,
+                base,
+                &contiguous_strides(y.shape),
+                0,
+                x.id,
+                y.id,
+            )]))
+        }
+        Op::StridedSlice(o) => {
+            let (x, begin, end, strides, y) = (
+                input(view, 0)?,
+                input(view, 1)?,
+                input(view, 2)?,
+                input(view, 3)?,
+                output(view, 0)?,
+            );
+            check_tensors(view, limits, &[x, y])?;
+            if o.ellipsis_mask != 0 || o.new_axis_mask != 0 {
+                return op_err(view, "ellipsis and new-axis masks are not supported");
+            }
+            let (Some(b), Some(e), Some(s)) =
+                (const_ints(begin), const_ints(end), const_ints(strides))
+            else {
+                return op_err(view, "begin, end and strides must be constant");
+            };
+            let rank = x.shape.len();
+            if b.len() != rank || e.len() != rank || s.len() != rank {
+                return op_err(view, "begin/end/strides do not match the input's rank");
+            }
+            let src = contiguous_strides(x.shape);
+            let mut dims = Vec::with_capacity(rank);
+            let mut sstr = Vec::with_capacity(rank);
+            let mut base = 0i64;
+            for k in 0..rank {
+                let dim = x.shape[k] as i64;
+                let st = s[k];
+                if st == 0 {
+                    return op_err(view, "a stride is zero");
+                }
+                let bit = |m: i32| m & (1 << k) != 0;
+                let norm = |v: i64| if v < 0 { v + dim } else { v };
+                let start = if bit(o.begin_mask) {
+                    if st > 0 {
+                        0
+                    } else {
+                        dim - 1
+                    }
+                } else if st > 0 {
+                    norm(b[k]).clamp(0, dim)
+                } else {
+                    norm(b[k]).clamp(-1, dim - 1)
+                };
+                let mut stop = if bit(o.end_mask) {
+                    if st > 0 {
+                        dim
+                    } else {
+                        -1
+                    }
+                } else if o.offset {
+                    start + e[k]
+                } else if st > 0 {
+                    norm(e[k]).clamp(0, dim)
+                } else {
+                    norm(e[k]).clamp(-1, dim - 1)
+                };
+                if bit(o.shrink_axis_mask) {
+                    stop = start + 1;
+                }
+                let count = if st > 0 {
+                    (stop - start + st - 1).div_euclid(st).max(0)
+                } else {
+                    (start - stop + (-st) - 1).div_euclid(-st).max(0)
+                };
+                dims.push(count as usize);
+                sstr.push(st * src[k] as i64);
+                base += start.max(0) * src[k] as i64;
+            }
+            if numel(&dims) != numel(y.shape) {
+                return op_err(
+                    view,
+                    format!(
+                        "the slice has {} elements, the output {:?}",
+                        numel(&dims),
+                        y.shape
+                    ),
+                );
+            }
+            Ok(Lowered::Dispatches(vec![copy_spec_signed(
+                &dims,
+                &sstr,
+                base,
+                &contiguous_strides(&dims),
+                0,
+                x.id,
+                y.id,
+            )]))
+        }
+        Op::ResizeBilinear(r) | Op::ResizeNearestNeighbor(r) => {
+            let (x, y) = (input(view, 0)?, output(view, 0)?);
+            check_tensors(view, limits, &[x, y])?;
+            let bilinear = matches!(op, Op::ResizeBilinear(_));
+            if bilinear && r.align_corners && r.half_pixel_centers {
+                return op_err(
+                    view,
+                    "align_corners together with half_pixel_centers is not supported",
+                );
+            }
+            let [n, ih, iw, c] = nhwc(view, x)?;
+            let [_, oh, ow, yc] = nhwc(view, y)?;
+            if yc != c {
+                return op_err(view, "resizing changes the channel count");
+            }
+            let scale = |i: u32, o: u32| {
+                if r.align_corners && o > 1 {
+                    (i as f32 - 1.0) / (o as f32 - 1.0)
+                } else {
+                    i as f32 / o as f32
+                }
+            };
+            let params = vec![
+                ih,
+                iw,
+                c,
+                n,
+                oh,
+                ow,
+                r.align_corners as u32,
+                r.half_pixel_centers as u32,
+                f(scale(ih, oh)),
+                f(scale(iw, ow)),
+                0,
+                0,
+            ];
+            Ok(Lowered::Dispatches(vec![DispatchSpec {
+                file: ShaderFile::Resize,
+                entry: if bilinear { "bilinear" } else { "nearest" },
+                params,
+                bindings: vec![Binding::Tensor(x.id), Binding::Tensor(y.id)],
+                invocations: [ow, oh, n * c],
+                workgroup: [8, 8, 1],
+                row_slot: None,
+            }]))
+        }
+        Op::DepthToSpace { block_size } => {
+            let (x, y) = (input(view, 0)?, output(view, 0)?);
+            check_tensors(view, limits, &[x, y])?;
+            let [n, h, w, c] = nhwc(view, x)?;
+            let b = (*block_size).max(1) as u32;
+            if c % (b * b) != 0 {
+                return op_err(view, "channels are not a multiple of block_size^2");
+            }
+            let oc = c / (b * b);
+            if y.shape != [n as usize, (h * b) as usize, (w * b) as usize, oc as usize] {
+                return op_err(view, "output shape does not match block_size");
+            }
+            let (n, h, w, b, oc) = (n as usize, h as usize, w as usize, b as usize, oc as usize);
+            let dims = [n, h, w, b, b, oc];
+            let src = contiguous_strides(&dims);
+            let (ow, oh) = (w * b, h * b);
+            let dst = [oh * ow * oc, b * ow * oc, b * oc, ow * oc, oc, 1];
+            Ok(Lowered::Dispatches(vec![copy_spec(
+                &dims, &src, 0, &dst, 0, x.id, y.id,
+            )]))
+        }
+        other => Err(format!("{} has no GPU kernel", other.name())),
+    }
+}
+
+fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1usize; shape.len()];
+    for k in (0..shape.len().saturating_sub(1)).rev() {
+        s[k] = s[k + 1] * shape[k + 1];
+    }
+    s
+}
+
+fn copy_spec(
+    dims: &[usize],
+    src: &[usize],
+    src_base: i64,
+    dst: &[usize],
+    dst_base: i64,
+    from: TensorId,
+    to: TensorId,
+) -> DispatchSpec {
+    let s: Vec<i64> = src.iter().map(|&v| v as i64).collect();
+    let t: Vec<i64> = dst.iter().map(|&v| v as i64).collect();
+    copy_spec_full(dims, &s, src_base, &t, dst_base, from, to)
+}
+
+fn copy_spec_signed(
+    dims: &[usize],
+    src: &[i64],
+    src_base: i64,
+    dst: &[usize],
+    dst_base: i64,
+    from: TensorId,
+    to: TensorId,
+) -> DispatchSpec {
+    let t: Vec<i64> = dst.iter().map(|&v| v as i64).collect();
+    copy_spec_full(dims, src, src_base, &t, dst_base, from, to)
+}
+
+/// The strided copy over up to six dimensions (leading dimensions padded with size 1).
+fn copy_spec_full(
+    dims: &[usize],
+    src: &[i64],
+    src_base: i64,
+    dst: &[i64],
+    dst_base: i64,
+    from: TensorId,
+    to: TensorId,
+) -> DispatchSpec {
+    let pad = 6 - dims.len().min(6);
+    let mut d = [1u32; 8];
+    let mut s = [0i32; 8];
+    let mut t = [0i32; 8];
+    for k in 0..dims.len().min(6) {
+        d[pad + k] = dims[k] as u32;
+        s[pad + k] = src[k] as i32;
+        t[pad + k] = dst[k] as i32;
+    }
+    let mut params = Vec::with_capacity(28);
+    params.extend_from_slice(&d);
+    params.extend(s.iter().map(|&v| v as u32));
+    params.extend(t.iter().map(|&v| v as u32));
+    let total: usize = dims.iter().product();
+    params.extend_from_slice(&[
+        src_base as i32 as u32,
+        dst_base as i32 as u32,
+        total as u32,
+        0,
+    ]);
+    flat_dispatch(
+        ShaderFile::Copy,
+        "strided_copy",
+        params,
+        vec![Binding::Tensor(from), Binding::Tensor(to)],
+        total,
+    )
+}
+
+fn padded4(shape: &[usize]) -> [usize; 4] {
+    let mut d = [1usize; 4];
+    let pad = 4 - shape.len();
+    d[pad..].copy_from_slice(shape);
+    d
+}
+
+/// Strides of `shape` broadcast to `out` (rank 4), 0 along broadcast dimensions.
+fn broadcast_strides(shape: [usize; 4], out: [usize; 4]) -> Option<[u32; 4]> {
+    let mut st = [0u32; 4];
+    let mut acc = 1usize;
+    for k in (0..4).rev() {
+        if shape[k] == out[k] {
+            st[k] = if shape[k] == 1 { 0 } else { acc as u32 };
+        } else if shape[k] == 1 {
+            st[k] = 0;
+        } else {
+            return None;
+        }
+        acc *= shape[k];
+    }
+    Some(st)
+}
+
+fn binary(view: &NodeView<'_>, limits: &LowerLimits, code: u32, act: u32) -> R<Lowered> {
+    let (a, b, y) = (input(view, 0)?, input(view, 1)?, output(view, 0)?);
+    check_tensors(view, limits, &[a, b, y])?;
+    if a.shape.len() > 4 || b.shape.len() > 4 || y.shape.len() > 4 {
+        return op_err(view, "broadcasting is supported up to rank 4");
+    }
+    let total = numel(y.shape);
+    if a.shape == y.shape && b.shape == y.shape {
+        return Ok(Lowered::Dispatches(vec![flat_dispatch(
+            ShaderFile::Elementwise,
+            "binary_same_shape",
+            vec![
+                1,
+                1,
+                1,
+                total as u32,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                code,
+                act,
+                0,
+                0,
+            ],
+            vec![
+                Binding::Tensor(a.id),
+                Binding::Tensor(b.id),
+                Binding::Tensor(y.id),
+            ],
+            total,
+        )]));
+    }
+    let out = padded4(y.shape);
+    let (Some(sa), Some(sb)) = (
+        broadcast_strides(padded4(a.shape), out),
+        broadcast_strides(padded4(b.shape), out),
+    ) else {
+        return op_err(
+            view,
+            format!(
+                "shapes {:?} and {:?} do not broadcast to {:?}",
+                a.shape, b.shape, y.shape
+            ),
+        );
+    };
+    Ok(Lowered::Dispatches(vec![flat_dispatch(
+        ShaderFile::Elementwise,
+        "binary",
+        vec![
+            out[1] as u32,
+            out[2] as u32,
+            out[3] as u32,
+            total as u32,
+            sa[0],
+            sa[1],
+            sa[2],
+            sa[3],
+            sb[0],
+            sb[1],
+            sb[2],
+            sb[3],
+            code,
+            act,
+            0,
+            0,
+        ],
+        vec![
+            Binding::Tensor(a.id),
+            Binding::Tensor(b.id),
+            Binding::Tensor(y.id),
+        ],
+        total,
+    )]))
+}
+
+fn unary(view: &NodeView<'_>, limits: &LowerLimits, code: u32, alpha: f32) -> R<Lowered> {
+    let (x, y) = (input(view, 0)?, output(view, 0)?);
+    check_tensors(view, limits, &[x, y])?;
+    if numel(x.shape) != numel(y.shape) {
+        return op_err(view, "input and output sizes differ");
+    }
+    let total = numel(y.shape);
+    Ok(Lowered::Dispatches(vec![flat_dispatch(
+        ShaderFile::Unary,
+        "unary",
+        vec![total as u32, code, 0, 0, f(alpha), 0, 0, 0],
+        vec![Binding::Tensor(x.id), Binding::Tensor(y.id)],
+        total,
+    )]))
+}

@@ -1,0 +1,670 @@
+//! A compiled partition: weights uploaded once, activation buffers reused by lifetime, one
+//! pipeline per distinct (shader, entry, precision), bind groups made once; each invoke writes
+//! the inputs, records every dispatch in one compute pass, copies the outputs into one staging
+//! buffer, submits once and reads back.
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use half::f16;
+
+use crate::cpu::{TensorIn, TensorOut};
+use crate::delegate::{DelegateError, DelegateKernel, NodeView, Partition, TensorView};
+use crate::graph::{Graph, TensorId};
+use crate::model::TensorType;
+
+use super::device::{GpuContext, GpuError};
+use super::lower::{self, Binding, DispatchSpec, LowerLimits, Lowered};
+use super::precision::Precision;
+use super::shaders::ShaderFile;
+use super::smoke::{fail_if_lost, Scopes, WAIT_TIMEOUT};
+
+/// GPU memory and upload accounting, summed over the partitions a delegate compiled.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryReport {
+    /// Bytes of weight (constant) buffers.
+    pub weight_bytes: u64,
+    /// Bytes of activation buffers (reused by lifetime).
+    pub activation_bytes: u64,
+    /// The fewest activation bytes any buffer assignment could use (peak of live tensors).
+    pub activation_lower_bound_bytes: u64,
+    /// Bytes of the read-back staging buffers.
+    pub staging_bytes: u64,
+    /// FLOAT16 constants copied to the GPU as they are (raw f16 bytes).
+    pub f16_constants_uploaded_raw: usize,
+    /// FLOAT16 constants widened to f32 (only in F32 mode).
+    pub f16_constants_widened: usize,
+    /// f32 constants narrowed to f16 once at upload (F16 and F32F16 modes).
+    pub f32_constants_narrowed: usize,
+    /// f32 constants uploaded as f32 (F32 mode).
+    pub f32_constants_uploaded: usize,
+    /// Compiled partitions.
+    pub partitions: usize,
+    /// Compute dispatches recorded per invoke, all partitions together.
+    pub dispatches_per_invoke: usize,
+}
+
+/// Pipelines shared by every partition of one delegate: one per (shader file, entry point).
+pub(crate) struct PipelineCache {
+    precision: Precision,
+    modules: Mutex<HashMap<ShaderFile, Arc<wgpu::ShaderModule>>>,
+    pipelines: Mutex<HashMap<(ShaderFile, &'static str), Arc<wgpu::ComputePipeline>>>,
+}
+
+impl PipelineCache {
+    pub(crate) fn new(precision: Precision) -> Self {
+        PipelineCache {
+            precision,
+            modules: Mutex::default(),
+            pipelines: Mutex::default(),
+        }
+    }
+
+    /// Number of distinct pipelines created so far.
+    pub(crate) fn len(&self) -> usize {
+        self.pipelines.lock().map_or(0, |p| p.len())
+    }
+
+    fn get(
+        &self,
+        ctx: &GpuContext,
+        file: ShaderFile,
+        entry: &'static str,
+    ) -> Result<Arc<wgpu::ComputePipeline>, GpuError> {
+        if let Some(p) = self.pipelines.lock().map_err(poisoned)?.get(&(file, entry)) {
+            return Ok(p.clone());
+        }
+        let device = ctx.device();
+        let module = {
+            let mut modules = self.modules.lock().map_err(poisoned)?;
+            match modules.get(&file) {
+                Some(m) => m.clone(),
+                None => {
+                    let source = file.source(self.precision);
+                    let scopes = Scopes::push(device);
+                    let m = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(file.file_name()),
+                        source: wgpu::ShaderSource::Wgsl(source.into()),
+                    });
+                    scopes.pop(&format!(
+                        "compiling {} ({})",
+                        file.file_name(),
+                        self.precision
+                    ))?;
+                    let m = Arc::new(m);
+                    modules.insert(file, m.clone());
+                    m
+                }
+            }
+        };
+        let scopes = Scopes::push(device);
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: None,
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        scopes.pop(&format!(
+            "creating pipeline {entry} of {}",
+            file.file_name()
+        ))?;
+        let pipeline = Arc::new(pipeline);
+        self.pipelines
+            .lock()
+            .map_err(poisoned)?
+            .insert((file, entry), pipeline.clone());
+        Ok(pipeline)
+    }
+}
+
+fn poisoned<T>(_: T) -> GpuError {
+    GpuError::Operation {
+        context: "pipeline cache".into(),
+        message: "lock poisoned".into(),
+    }
+}
+
+struct CompiledDispatch {
+    pipeline: Arc<wgpu::ComputePipeline>,
+    bind_group: wgpu::BindGroup,
+    groups: [u32; 3],
+}
+
+struct BoundaryInput {
+    buffer: usize,
+    elements: usize,
+}
+
+struct BoundaryOutput {
+    buffer: usize,
+    elements: usize,
+    staging_offset: u64,
+    copy_bytes: u64,
+}
+
+/// A partition compiled for the GPU.
+pub(crate) struct GpuProgram {
+    ctx: Arc<GpuContext>,
+    precision: Precision,
+    dispatches: Vec<CompiledDispatch>,
+    buffers: Vec<wgpu::Buffer>,
+    inputs: Vec<BoundaryInput>,
+    outputs: Vec<BoundaryOutput>,
+    staging: wgpu::Buffer,
+    /// f16 scratch for converting inputs, sized once at compile time.
+    scratch: Vec<f16>,
+    /// Kept alive for the bind groups.
+    _weights: Vec<wgpu::Buffer>,
+    _uniforms: Vec<wgpu::Buffer>,
+    _dummy: wgpu::Buffer,
+    description: String,
+}
+
+fn padded4(bytes: u64) -> u64 {
+    bytes.div_ceil(4) * 4
+}
+
+/// What the lowering of one node needs to see of the partition graph.
+fn node_view<'a>(graph: &'a Graph, n: usize) -> NodeView<'a> {
+    let view = |t: TensorId| TensorView {
+        id: t,
+        name: &graph.tensors[t].name,
+        shape: &graph.tensors[t].shape,
+        dtype: graph.tensors[t].dtype,
+        constant: graph.tensors[t].data.as_ref(),
+    };
+    let node = &graph.nodes[n];
+    NodeView {
+        node,
+        inputs: node.inputs.iter().map(|t| t.map(view)).collect(),
+        outputs: node.outputs.iter().map(|&t| view(t)).collect(),
+    }
+}
+
+/// Assigns tensors (by lifetime over dispatch positions) to reusable buffers: a tensor takes a
+/// free buffer that is already large enough (the smallest such), else the largest free one,
+/// grown; else a new one. Returns the buffer of each tensor, buffer sizes, and the peak of live
+/// bytes (the lower bound).
+fn assign_buffers(
+    lifetimes: &[(TensorId, u64, usize, usize)],
+) -> (HashMap<TensorId, usize>, Vec<u64>, u64) {
+    let mut order: Vec<usize> = (0..lifetimes.len()).collect();
+    order.sort_by_key(|&i| (lifetimes[i].2, std::cmp::Reverse(lifetimes[i].1)));
+    let mut sizes: Vec<u64> = Vec::new();
+    let mut busy_until: Vec<usize> = Vec::new();
+    let mut of = HashMap::new();
+    for i in order {
+        let (t, size, first, last) = lifetimes[i];
+        let free: Vec<usize> = (0..sizes.len())
+            .filter(|&b| busy_until[b] < first)
+            .collect();
+        let fit = free
+            .iter()
+            .copied()
+            .filter(|&b| sizes[b] >= size)
+            .min_by_key(|&b| sizes[b]);
+        let b = match fit.or_else(|| free.iter().copied().max_by_key(|&b| sizes[b])) {
+            Some(b) => {
+                sizes[b] = sizes[b].max(size);
+                b
+            }
+            None => {
+                sizes.push(size);
+                busy_until.push(0);
+                sizes.len() - 1
+            }
+        };
+        busy_until[b] = last;
+        of.insert(t, b);
+    }
+    let steps = lifetimes.iter().map(|l| l.3 + 1).max().unwrap_or(0);
+    let mut live = vec![0u64; steps];
+    for &(_, size, first, last) in lifetimes {
+        for l in &mut live[first..=last] {
+            *l += size;
+        }
+    }
+    (of, sizes, live.into_iter().max().unwrap_or(0))
+}
+
+impl GpuProgram {
+    /// Compiles `partition`; `report` receives the memory it uses.
+    pub(crate) fn compile(
+        ctx: Arc<GpuContext>,
+        precision: Precision,
+        pipelines: &PipelineCache,
+        partition: &Partition,
+        report: &mut MemoryReport,
+    ) -> Result<GpuProgram, DelegateError> {
+        fail_if_lost(&ctx)?;
+        let graph = &partition.graph;
+        let limits = ctx.limits();
+        let lower_limits = LowerLimits {
+            element_bytes: precision.element_bytes(),
+            max_binding_bytes: limits.max_storage_buffer_binding_size,
+            max_workgroups: limits.max_workgroups_per_dimension,
+        };
+        // Lower every node; aliases make the output share its input's buffer.
+        let mut root: HashMap<TensorId, TensorId> = HashMap::new();
+        let find = |root: &HashMap<TensorId, TensorId>, mut t: TensorId| {
+            while let Some(&r) = root.get(&t) {
+                t = r;
+            }
+            t
+        };
+        let mut specs: Vec<DispatchSpec> = Vec::new();
+        for n in 0..graph.nodes.len() {
+            match lower::lower(&node_view(graph, n), &lower_limits)? {
+                Lowered::Dispatches(d) => specs.extend(d),
+                Lowered::Alias { input, output } => {
+                    let r = find(&root, input);
+                    root.insert(output, r);
+                }
+            }
+        }
+        let elem = precision.element_bytes() as u64;
+        let numel = |t: TensorId| graph.tensors[t].shape.iter().product::<usize>();
+        let is_const = |t: TensorId| graph.tensors[t].data.is_some();
+        // Lifetimes of the runtime tensors' roots over dispatch positions.
+        let last_pos = specs.len();
+        let mut span: HashMap<TensorId, (usize, usize)> = HashMap::new();
+        let touch = |t: TensorId, pos: usize, span: &mut HashMap<TensorId, (usize, usize)>| {
+            let e = span.entry(t).or_insert((pos, pos));
+            e.0 = e.0.min(pos);
+            e.1 = e.1.max(pos);
+        };
+        for &t in &graph.inputs {
+            touch(find(&root, t), 0, &mut span);
+        }
+        for (pos, s) in specs.iter().enumerate() {
+            for b in &s.bindings {
+                if let Binding::Tensor(t) = b {
+                    if !is_const(*t) {
+                        touch(find(&root, *t), pos, &mut span);
+                    }
+                }
+            }
+        }
+        for &t in &graph.outputs {
+            let r = find(&root, t);
+            touch(r, last_pos, &mut span);
+        }
+        let mut lifetimes: Vec<(TensorId, u64, usize, usize)> = span
+            .iter()
+            .map(|(&t, &(a, b))| (t, padded4(numel(t) as u64 * elem), a, b))
+            .collect();
+        lifetimes.sort_unstable();
+        for &(t, size, _, _) in &lifetimes {
+            if size > limits.max_buffer_size {
+                let e = GpuError::LimitExceeded {
+                    what: "activation buffer",
+                    requested: size,
+                    limit: limits.max_buffer_size,
+                };
+                return Err(format!("tensor {:?}: {e}", graph.tensors[t].name).into());
+            }
+        }
+        let (buffer_of, sizes, lower_bound) = assign_buffers(&lifetimes);
+        let device = ctx.device();
+        let scopes = Scopes::push(device);
+        let buffers: Vec<wgpu::Buffer> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(&format!("activations {i}")),
+                    size: size.max(4),
+                    usage: wgpu::BufferUsages::STORAGE
+                        | wgpu::BufferUsages::COPY_DST
+                        | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
+        // Constants: FLOAT16 bytes go up as they are in the f16 modes; nothing is widened there.
+        let mut weights: Vec<wgpu::Buffer> = Vec::new();
+        let mut weight_of: HashMap<TensorId, usize> = HashMap::new();
+        for s in &specs {
+            for b in &s.bindings {
+                let Binding::Tensor(t) = *b else { continue };
+                if !is_const(t) || weight_of.contains_key(&t) {
+                    continue;
+                }
+                let info = &graph.tensors[t];
+                let data = info.data.as_ref().ok_or("constant without data")?;
+                let bytes: Vec<u8> = match (info.dtype, precision.stores_f16()) {
+                    (TensorType::Float16, true) => {
+                        report.f16_constants_uploaded_raw += 1;
+                        data.bytes().to_vec()
+                    }
+                    (TensorType::Float32, true) => {
+                        report.f32_constants_narrowed += 1;
+                        let v: Vec<f16> = data
+                            .as_slice::<f32>()
+                            .ok_or("misaligned f32 constant")?
+                            .iter()
+                            .map(|&x| f16::from_f32(x))
+                            .collect();
+                        bytemuck::cast_slice(&v).to_vec()
+                    }
+                    (TensorType::Float16, false) => {
+                        report.f16_constants_widened += 1;
+                        let v: Vec<f32> = data
+                            .as_slice::<f16>()
+                            .ok_or("misaligned f16 constant")?
+                            .iter()
+                            .map(|x| x.to_f32())
+                            .collect();
+                        bytemuck::cast_slice(&v).to_vec()
+                    }
+                    (TensorType::Float32, false) => {
+                        report.f32_constants_uploaded += 1;
+                        data.bytes().to_vec()
+                    }
+                    (dt, _) => {
+                        return Err(format!("constant {:?} has dtype {dt}", info.name).into())
+                    }
+                };
+                let mut padded = bytes;
+                padded.resize(padded4(padded.len() as u64).max(4) as usize, 0);
+                let buf = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(&info.name),
+                    size: padded.len() as u64,
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                ctx.queue().write_buffer(&buf, 0, &padded);
+                report.weight_bytes += padded.len() as u64;
+                weight_of.insert(t, weights.len());
+                weights.push(buf);
+            }
+        }
+        let dummy = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("dummy"),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        // Uniforms and bind groups, once.
+        let mut uniforms = Vec::with_capacity(specs.len());
+        let mut dispatches = Vec::with_capacity(specs.len());
+        for s in &specs {
+            let pipeline = pipelines.get(&ctx, s.file, s.entry)?;
+            let mut params = s.params.clone();
+            let mut groups = [0u32; 3];
+            for k in 0..3 {
+                groups[k] = s.invocations[k].div_ceil(s.workgroup[k]).max(1);
+            }
+            if let Some(slot) = s.row_slot {
+                let max = lower_limits.max_workgroups.max(1);
+                if groups[0] > max {
+                    let gx = max.min(32768);
+                    groups = [gx, groups[0].div_ceil(gx), 1];
+                }
+                if let Some(p) = params.get_mut(slot) {
+                    *p = groups[0] * s.workgroup[0];
+                }
+            }
+            if groups.iter().any(|&g| g > lower_limits.max_workgroups) {
+                return Err(format!(
+                    "{}: dispatch of {groups:?} workgroups exceeds the adapter's limit",
+                    s.entry
+                )
+                .into());
+            }
+            while params.len() % 4 != 0 {
+                params.push(0);
+            }
+            let ubuf = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(s.entry),
+                size: (params.len() * 4) as u64,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            ctx.queue()
+                .write_buffer(&ubuf, 0, bytemuck::cast_slice(&params));
+            let first = if s.entry == "fill" { 2 } else { 1 };
+            let mut entries = vec![wgpu::BindGroupEntry {
+                binding: 0,
+                resource: ubuf.as_entire_binding(),
+            }];
+            for (k, b) in s.bindings.iter().enumerate() {
+                let buffer = match *b {
+                    Binding::Dummy => &dummy,
+                    Binding::Tensor(t) if is_const(t) => &weights[weight_of[&t]],
+                    Binding::Tensor(t) => &buffers[buffer_of[&find(&root, t)]],
+                };
+                entries.push(wgpu::BindGroupEntry {
+                    binding: first + k as u32,
+                    resource: buffer.as_entire_binding(),
+                });
+            }
+            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(s.entry),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            });
+            uniforms.push(ubuf);
+            dispatches.push(CompiledDispatch {
+                pipeline,
+                bind_group,
+                groups,
+            });
+        }
+        // Boundary tensors and the staging buffer.
+        let inputs: Vec<BoundaryInput> = graph
+            .inputs
+            .iter()
+            .map(|&t| BoundaryInput {
+                buffer: buffer_of[&find(&root, t)],
+                elements: numel(t),
+            })
+            .collect();
+        let mut staging_size = 0u64;
+        let outputs: Vec<BoundaryOutput> = graph
+            .outputs
+            .iter()
+            .map(|&t| {
+                let copy_bytes = padded4(numel(t) as u64 * elem);
+                let o = BoundaryOutput {
+                    buffer: buffer_of[&find(&root, t)],
+                    elements: numel(t),
+                    staging_offset: staging_size,
+                    copy_bytes,
+                };
+                staging_size += copy_bytes;
+                o
+            })
+            .collect();
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("staging"),
+            size: staging_size.max(4),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        scopes.pop("creating the partition's buffers and bind groups")?;
+        let max_input = inputs.iter().map(|i| i.elements).max().unwrap_or(0);
+        report.activation_bytes += sizes.iter().sum::<u64>();
+        report.activation_lower_bound_bytes += lower_bound;
+        report.staging_bytes += staging_size;
+        report.partitions += 1;
+        report.dispatches_per_invoke += dispatches.len();
+        let description = format!(
+            "{} on {}: {} dispatches, {} pipelines, {} activation buffers ({} bytes)",
+            precision,
+            ctx.adapter_name(),
+            dispatches.len(),
+            pipelines.len(),
+            buffers.len(),
+            sizes.iter().sum::<u64>()
+        );
+        Ok(GpuProgram {
+            ctx,
+            precision,
+            dispatches,
+            buffers,
+            inputs,
+            outputs,
+            staging,
+            scratch: vec![
+                f16::ZERO;
+                if precision.stores_f16() {
+                    max_input + 1
+                } else {
+                    0
+                }
+            ],
+            _weights: weights,
+            _uniforms: uniforms,
+            _dummy: dummy,
+            description,
+        })
+    }
+
+    fn run(
+        &mut self,
+        inputs: &[TensorIn<'_>],
+        outputs: &mut [TensorOut<'_>],
+    ) -> Result<(), GpuError> {
+        fail_if_lost(&self.ctx)?;
+        let device = self.ctx.device();
+        let queue = self.ctx.queue();
+        if inputs.len() != self.inputs.len() || outputs.len() != self.outputs.len() {
+            return Err(GpuError::Operation {
+                context: "invoke".into(),
+                message: format!(
+                    "given {} inputs / {} outputs, compiled for {} / {}",
+                    inputs.len(),
+                    outputs.len(),
+                    self.inputs.len(),
+                    self.outputs.len()
+                ),
+            });
+        }
+        for (b, t) in self.inputs.iter().zip(inputs) {
+            let values: &[f32] =
+                bytemuck::try_cast_slice(t.bytes).map_err(|_| GpuError::Operation {
+                    context: "invoke".into(),
+                    message: "input bytes are not f32".into(),
+                })?;
+            if values.len() != b.elements {
+                return Err(GpuError::Operation {
+                    context: "invoke".into(),
+                    message: format!(
+                        "input has {} elements, expected {}",
+                        values.len(),
+                        b.elements
+                    ),
+                });
+            }
+            let buffer = &self.buffers[b.buffer];
+            if self.precision.stores_f16() {
+                let n = values.len();
+                let dst = &mut self.scratch[..n.next_multiple_of(2)];
+                for (d, &v) in dst.iter_mut().zip(values) {
+                    *d = f16::from_f32(v);
+                }
+                queue.write_buffer(buffer, 0, bytemuck::cast_slice(dst));
+            } else {
+                queue.write_buffer(buffer, 0, bytemuck::cast_slice(values));
+            }
+        }
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("halfgpu invoke"),
+        });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("halfgpu partition"),
+                timestamp_writes: None,
+            });
+            for d in &self.dispatches {
+                pass.set_pipeline(&d.pipeline);
+                pass.set_bind_group(0, &d.bind_group, &[]);
+                pass.dispatch_workgroups(d.groups[0], d.groups[1], d.groups[2]);
+            }
+        }
+        for o in &self.outputs {
+            encoder.copy_buffer_to_buffer(
+                &self.buffers[o.buffer],
+                0,
+                &self.staging,
+                o.staging_offset,
+                o.copy_bytes,
+            );
+        }
+        let submission = queue.submit([encoder.finish()]);
+        let (tx, rx) = mpsc::channel();
+        self.staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        let waited = device.poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: Some(WAIT_TIMEOUT),
+        });
+        fail_if_lost(&self.ctx)?;
+        waited?;
+        let mapped = match rx.try_recv() {
+            Ok(r) => r,
+            Err(_) => {
+                device.poll(wgpu::PollType::Wait {
+                    submission_index: None,
+                    timeout: Some(WAIT_TIMEOUT),
+                })?;
+                rx.try_recv().map_err(|_| GpuError::Map {
+                    label: "staging".into(),
+                    message: "the map callback never ran".into(),
+                })?
+            }
+        };
+        mapped.map_err(|e| GpuError::Map {
+            label: "staging".into(),
+            message: e.to_string(),
+        })?;
+        {
+            let view = self
+                .staging
+                .get_mapped_range(..)
+                .map_err(|e| GpuError::Map {
+                    label: "staging".into(),
+                    message: e.to_string(),
+                })?;
+            for (o, t) in self.outputs.iter().zip(outputs.iter_mut()) {
+                let dst: &mut [f32] =
+                    bytemuck::try_cast_slice_mut(t.bytes).map_err(|_| GpuError::Operation {
+                        context: "invoke".into(),
+                        message: "output bytes are not f32".into(),
+                    })?;
+                let src =
+                    &view[o.staging_offset as usize..(o.staging_offset + o.copy_bytes) as usize];
+                if self.precision.stores_f16() {
+                    let src: &[f16] = bytemuck::cast_slice(src);
+                    for (d, s) in dst.iter_mut().zip(&src[..o.elements]) {
+                        *d = s.to_f32();
+                    }
+                } else {
+                    dst.copy_from_slice(&bytemuck::cast_slice::<u8, f32>(src)[..o.elements]);
+                }
+            }
+        }
+        self.staging.unmap();
+        Ok(())
+    }
+}
+
+impl DelegateKernel for GpuProgram {
+    fn invoke(
+        &mut self,
+        inputs: &[TensorIn<'_>],
+        outputs: &mut [TensorOut<'_>],
+    ) -> Result<(), DelegateError> {
+        self.run(inputs, outputs)
+            .map_err(|e| Box::new(e) as DelegateError)
+    }
+
+    fn describe(&self) -> Option<String> {
+        Some(self.description.clone())
+    }
+}

@@ -1,0 +1,119 @@
+//! The WGSL sources in `shaders/`, one file per op family, assembled per precision.
+
+use super::precision::Precision;
+
+/// A shader file (an op family).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ShaderFile {
+    /// Convolutions, depthwise, fully connected, transposed convolutions.
+    Conv,
+    /// Binary ops with broadcasting.
+    Elementwise,
+    /// Activations and unary math.
+    Unary,
+    /// Max and average pooling.
+    Pool,
+    /// Mean and softmax.
+    Reduce,
+    /// Strided copies and fills (concat, pad, slices, transpose, depth-to-space).
+    Copy,
+    /// Bilinear and nearest-neighbour resizing.
+    Resize,
+}
+
+impl ShaderFile {
+    /// Every kernel file.
+    pub const ALL: [ShaderFile; 7] = [
+        ShaderFile::Conv,
+        ShaderFile::Elementwise,
+        ShaderFile::Unary,
+        ShaderFile::Pool,
+        ShaderFile::Reduce,
+        ShaderFile::Copy,
+        ShaderFile::Resize,
+    ];
+
+    /// The file's name under `shaders/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ShaderFile::Conv => "conv.wgsl",
+            ShaderFile::Elementwise => "elementwise.wgsl",
+            ShaderFile::Unary => "unary.wgsl",
+            ShaderFile::Pool => "pool.wgsl",
+            ShaderFile::Reduce => "reduce.wgsl",
+            ShaderFile::Copy => "copy.wgsl",
+            ShaderFile::Resize => "resize.wgsl",
+        }
+    }
+
+    fn body(self) -> &'static str {
+        match self {
+            ShaderFile::Conv => include_str!("../../shaders/conv.wgsl"),
+            ShaderFile::Elementwise => include_str!("../../shaders/elementwise.wgsl"),
+            ShaderFile::Unary => include_str!("../../shaders/unary.wgsl"),
+            ShaderFile::Pool => include_str!("../../shaders/pool.wgsl"),
+            ShaderFile::Reduce => include_str!("../../shaders/reduce.wgsl"),
+            ShaderFile::Copy => include_str!("../../shaders/copy.wgsl"),
+            ShaderFile::Resize => include_str!("../../shaders/resize.wgsl"),
+        }
+    }
+
+    /// Entry points the file defines.
+    pub fn entries(self) -> &'static [&'static str] {
+        match self {
+            ShaderFile::Conv => &[
+                "conv2d",
+                "conv2d_1x1",
+                "depthwise_conv2d",
+                "fully_connected",
+                "transpose_conv",
+            ],
+            ShaderFile::Elementwise => &["binary", "binary_same_shape"],
+            ShaderFile::Unary => &["unary"],
+            ShaderFile::Pool => &["max_pool", "avg_pool"],
+            ShaderFile::Reduce => &["mean", "softmax"],
+            ShaderFile::Copy => &["strided_copy", "fill"],
+            ShaderFile::Resize => &["bilinear", "nearest"],
+        }
+    }
+
+    /// The complete module for `precision`: type aliases, shared helpers, the file.
+    pub fn source(self, precision: Precision) -> String {
+        let mut s = String::with_capacity(self.body().len() + 2048);
+        s.push_str(precision.wgsl_header());
+        s.push_str(include_str!("../../shaders/common.wgsl"));
+        s.push('\n');
+        s.push_str(self.body());
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shader_validates_in_every_precision() {
+        for file in ShaderFile::ALL {
+            for precision in Precision::ALL {
+                let src = file.source(precision);
+                let label = format!("{} ({precision})", file.file_name());
+                let info = crate::gpu::shader::validate_wgsl(&label, &src)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let module = naga::front::wgsl::parse_str(&src).unwrap();
+                for entry in file.entries() {
+                    assert!(
+                        module.entry_points.iter().any(|e| e.name == *entry),
+                        "{label}: no entry point {entry}"
+                    );
+                }
+                drop(info);
+                assert_eq!(
+                    src.contains("enable f16;"),
+                    precision.stores_f16(),
+                    "{label}"
+                );
+            }
+        }
+    }
+}
