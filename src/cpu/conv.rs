@@ -1,0 +1,785 @@
+//! Convolutions: CONV_2D (im2col + GEMM), DEPTHWISE_CONV_2D (direct loops), FULLY_CONNECTED
+//! (GEMM) and transposed convolutions (GEMM + gather).
+
+use super::util::{
+    apply_activation, arg, conv_geometry, f32_in, f32_out, ints, invalid, opt_arg, out0, prod,
+    unsupported, Res,
+};
+use super::{CpuContext, ShapeIn, TensorOut};
+use crate::graph::Op;
+use crate::model::{
+    Activation, Conv2DOptions, DepthwiseConv2DOptions, FullyConnectedOptions, Padding,
+};
+
+/// Work (multiply-adds) below which a kernel runs on one thread.
+const PARALLEL_WORK: usize = 1 << 16;
+
+/// `c[m×n] = a[m×k] · b[k×n] + beta·c` for strided `a`, `b` and row-major `c` (row stride `rsc`).
+/// Checks every index the multiplication touches before calling the GEMM.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sgemm(
+    op: &str,
+    (m, k, n): (usize, usize, usize),
+    a: &[f32],
+    (rsa, csa): (usize, usize),
+    b: &[f32],
+    (rsb, csb): (usize, usize),
+    c: &mut [f32],
+    rsc: usize,
+    beta: f32,
+) -> Res<()> {
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    let last = |rows: usize, cols: usize, rs: usize, cs: usize| {
+        (rows - 1)
+            .checked_mul(rs)
+            .and_then(|x| (cols - 1).checked_mul(cs).and_then(|y| x.checked_add(y)))
+    };
+    let fits = |l: Option<usize>, len: usize| l.is_some_and(|l| l < len);
+    if !fits(last(m, n, rsc, 1), c.len()) {
+        return Err(invalid(op, "GEMM output out of bounds"));
+    }
+    if k == 0 {
+        c.iter_mut().for_each(|x| *x *= beta);
+        return Ok(());
+    }
+    if !fits(last(m, k, rsa, csa), a.len()) || !fits(last(k, n, rsb, csb), b.len()) {
+        return Err(invalid(op, "GEMM operand out of bounds"));
+    }
+    // SAFETY: the largest offsets reached in a, b and c were checked against their lengths
+    // above, and `c` does not alias `a` or `b` (it is a distinct &mut slice).
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            beta,
+            c.as_mut_ptr(),
+            rsc as isize,
+            1,
+        );
+    }
+    Ok(())
+}
+
+/// Number of tasks worth splitting `work` multiply-adds over `rows` independent rows into.
+fn task_count(ctx: &CpuContext, work: usize, rows: usize) -> usize {
+    if work < PARALLEL_WORK {
+        1
+    } else {
+        ctx.threads().min(rows).max(1)
+    }
+}
+
+/// Fills each row of `out` (rows of `bias.len()` values) with `bias`, or zeros without one.
+fn fill_bias(out: &mut [f32], bias: Option<&[f32]>, o: usize) {
+    match bias {
+        Some(b) if o > 0 => out.chunks_exact_mut(o).for_each(|r| r.copy_from_slice(b)),
+        _ => out.iter_mut().for_each(|x| *x = 0.0),
+    }
+}
+
+fn bias_of<'a>(
+    op: &str,
+    inputs: &[Option<ShapeIn<'a>>],
+    i: usize,
+    o: usize,
+) -> Res<Option<&'a [f32]>> {
+    match opt_arg(inputs, i) {
+        None => Ok(None),
+        Some(b) => {
+            let v = f32_in(op, &b, "bias")?;
+            if v.len() != o {
+                return Err(invalid(
+                    op,
+                    format!("bias has {} elements, output has {o} channels", v.len()),
+                ));
+            }
+            Ok(Some(v))
+        }
+    }
+}
+
+fn rank4(op: &str, what: &str, shape: &[usize]) -> Res<[usize; 4]> {
+    <[usize; 4]>::try_from(shape)
+        .map_err(|_| invalid(op, format!("{what} must be 4-D, has shape {shape:?}")))
+}
+
+fn check_bias_shape(op: &str, inputs: &[Option<ShapeIn<'_>>], i: usize, o: usize) -> Res<()> {
+    if let Some(b) = opt_arg(inputs, i) {
+        if prod(b.shape) != o {
+            return Err(invalid(
+                op,
+                format!("bias has shape {:?}, output has {o} channels", b.shape),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Geometry of a CONV_2D.
+struct ConvGeom {
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    oh: usize,
+    ow: usize,
+    o: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    dh: usize,
+    dw: usize,
+    ph: usize,
+    pw: usize,
+}
+
+fn conv_geom(op: &str, o: &Conv2DOptions, inputs: &[Option<ShapeIn<'_>>]) -> Res<ConvGeom> {
+    let [n, h, w, c] = rank4(op, "input", arg(op, inputs, 0)?.shape)?;
+    let [oc, kh, kw, ic] = rank4(op, "filter", arg(op, inputs, 1)?.shape)?;
+    if ic != c {
+        return Err(invalid(
+            op,
+            format!("filter has {ic} input channels, input has {c}"),
+        ));
+    }
+    check_bias_shape(op, inputs, 2, oc)?;
+    let (oh, ph) = conv_geometry(op, o.padding, h, kh, o.stride_h, o.dilation_h)?;
+    let (ow, pw) = conv_geometry(op, o.padding, w, kw, o.stride_w, o.dilation_w)?;
+    Ok(ConvGeom {
+        n,
+        h,
+        w,
+        c,
+        oh,
+        ow,
+        o: oc,
+        kh,
+        kw,
+        sh: o.stride_h as usize,
+        sw: o.stride_w as usize,
+        dh: o.dilation_h as usize,
+        dw: o.dilation_w as usize,
+        ph,
+        pw,
+    })
+}
+
+pub(super) fn conv2d_shape(
+    op: &str,
+    o: &Conv2DOptions,
+    inputs: &[Option<ShapeIn<'_>>],
+) -> Res<Vec<usize>> {
+    let g = conv_geom(op, o, inputs)?;
+    Ok(vec![g.n, g.oh, g.ow, g.o])
+}
+
+/// Copies the receptive fields of output rows `m0..m0 + rows` into `dst` (one row of
+/// `kh*kw*c` values per output pixel, zeros where the window leaves the input).
+fn im2col(g: &ConvGeom, input: &[f32], m0: usize, rows: usize, dst: &mut [f32]) {
+    let k = g.kh * g.kw * g.c;
+    let (mut n, rem) = (m0 / (g.oh * g.ow), m0 % (g.oh * g.ow));
+    let (mut oy, mut ox) = (rem / g.ow, rem % g.ow);
+    for row in dst.chunks_exact_mut(k).take(rows) {
+        let img = &input[n * g.h * g.w * g.c..(n + 1) * g.h * g.w * g.c];
+        let mut chunks = row.chunks_exact_mut(g.kw * g.c);
+        for ky in 0..g.kh {
+            let Some(dst_ky) = chunks.next() else { break };
+            let iy = (oy * g.sh + ky * g.dh) as isize - g.ph as isize;
+            if iy < 0 || iy as usize >= g.h {
+                dst_ky.fill(0.0);
+                continue;
+            }
+            let src_row = &img[iy as usize * g.w * g.c..(iy as usize + 1) * g.w * g.c];
+            for (kx, d) in dst_ky.chunks_exact_mut(g.c).enumerate() {
+                let ix = (ox * g.sw + kx * g.dw) as isize - g.pw as isize;
+                if ix < 0 || ix as usize >= g.w {
+                    d.fill(0.0);
+                } else {
+                    d.copy_from_slice(&src_row[ix as usize * g.c..(ix as usize + 1) * g.c]);
+                }
+            }
+        }
+        ox += 1;
+        if ox == g.ow {
+            ox = 0;
+            oy += 1;
+            if oy == g.oh {
+                oy = 0;
+                n += 1;
+            }
+        }
+    }
+}
+
+/// A block of rows: first row, its output, its scratch.
+type Block<'a> = (usize, &'a mut [f32], &'a mut [f32]);
+
+/// Splits `out` (rows of `row_len` values) into `tasks` contiguous blocks and runs
+/// `f(task, first_row, block, scratch_block)` on each, in parallel.
+fn run_row_blocks(
+    ctx: &CpuContext,
+    out: &mut [f32],
+    row_len: usize,
+    rows: usize,
+    tasks: usize,
+    (scratch, scratch_per_task): (&mut [f32], usize),
+    f: impl Fn(usize, &mut [f32], &mut [f32]) -> Res<()> + Sync + Send,
+) -> Res<()> {
+    let rows_per = rows.div_ceil(tasks.max(1)).max(1);
+    let mut blocks: Vec<Block<'_>> = Vec::with_capacity(tasks);
+    let mut rest = out;
+    let mut srest = scratch;
+    let mut r0 = 0;
+    while r0 < rows {
+        let nr = rows_per.min(rows - r0);
+        let (a, b) = std::mem::take(&mut rest).split_at_mut((nr * row_len).min(rest.len()));
+        let (sa, sb) = std::mem::take(&mut srest).split_at_mut(scratch_per_task.min(srest.len()));
+        blocks.push((r0, a, sa));
+        rest = b;
+        srest = sb;
+        r0 += nr;
+    }
+    let results: Vec<std::sync::Mutex<Res<()>>> = (0..blocks.len())
+        .map(|_| std::sync::Mutex::new(Ok(())))
+        .collect();
+    let blocks: Vec<std::sync::Mutex<Block<'_>>> =
+        blocks.into_iter().map(std::sync::Mutex::new).collect();
+    ctx.parallel_for(blocks.len(), |t| {
+        let Ok(mut b) = blocks[t].lock() else { return };
+        let (r0, ref mut o, ref mut s) = *b;
+        let r = f(r0, o, s);
+        if let Ok(mut slot) = results[t].lock() {
+            *slot = r;
+        }
+    });
+    for r in results {
+        r.into_inner().unwrap_or(Ok(()))?;
+    }
+    Ok(())
+}
+
+/// Rows of im2col processed per GEMM call.
+fn tile_rows(k: usize) -> usize {
+    (32 * 1024 / k.max(1)).clamp(32, 512)
+}
+
+pub(super) fn conv2d(
+    ctx: &CpuContext,
+    op: &str,
+    o: &Conv2DOptions,
+    inputs: &[Option<ShapeIn<'_>>],
+    out_shape: &[usize],
+    outputs: &mut [TensorOut<'_>],
+) -> Res<()> {
+    let g = conv_geom(op, o, inputs)?;
+    let input = f32_in(op, &arg(op, inputs, 0)?, "input")?;
+    let filter = f32_in(op, &arg(op, inputs, 1)?, "filter")?;
+    let bias = bias_of(op, inputs, 2, g.o)?;
+    let out = f32_out(op, out0(op, outputs)?, prod(out_shape))?;
+    let m = g.n * g.oh * g.ow;
+    let k = g.kh * g.kw * g.c;
+    let tasks = task_count(ctx, m * k * g.o, m);
+    let act = o.activation;
+    let direct = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+    if direct {
+        // 1x1 convolution: the input already is the [M, C] matrix.
+        return run_row_blocks(ctx, out, g.o, m, tasks, (&mut [], 0), |r0, blk, _| {
+            let rows = blk.len() / g.o.max(1);
+            fill_bias(blk, bias, g.o);
+            let a = &input[r0 * k..(r0 + rows) * k];
+            sgemm(op, (rows, k, g.o), a, (k, 1), filter, (1, k), blk, g.o, 1.0)?;
+            apply_activation(act, blk);
+            Ok(())
+        });
+    }
+    let tile = tile_rows(k);
+    let per_task = tile * k;
+    ctx.with_scratch(per_task * tasks, |scratch| {
+        run_row_blocks(
+            ctx,
+            out,
+            g.o,
+            m,
+            tasks,
+            (scratch, per_task),
+            |r0, blk, col| {
+                let rows = blk.len() / g.o.max(1);
+                let mut t0 = 0;
+                while t0 < rows {
+                    let tr = tile.min(rows - t0);
+                    im2col(&g, input, r0 + t0, tr, col);
+                    let c = &mut blk[t0 * g.o..(t0 + tr) * g.o];
+                    fill_bias(c, bias, g.o);
+                    sgemm(op, (tr, k, g.o), col, (k, 1), filter, (1, k), c, g.o, 1.0)?;
+                    apply_activation(act, c);
+                    t0 += tr;
+                }
+                Ok(())
+            },
+        )
+    })
+}
+
+/// Geometry of a DEPTHWISE_CONV_2D.
+struct DwGeom {
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    oh: usize,
+    ow: usize,
+    o: usize,
+    mult: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    dh: usize,
+    dw: usize,
+    ph: usize,
+    pw: usize,
+}
+
+fn dw_geom(op: &str, o: &DepthwiseConv2DOptions, inputs: &[Option<ShapeIn<'_>>]) -> Res<DwGeom> {
+    let [n, h, w, c] = rank4(op, "input", arg(op, inputs, 0)?.shape)?;
+    let [one, kh, kw, oc] = rank4(op, "filter", arg(op, inputs, 1)?.shape)?;
+    if one != 1 {
+        return Err(invalid(
+            op,
+            format!("filter must be [1, H, W, C], has first dimension {one}"),
+        ));
+    }
+    if c == 0 || oc % c != 0 {
+        return Err(invalid(
+            op,
+            format!("filter has {oc} channels, not a multiple of the input's {c}"),
+        ));
+    }
+    check_bias_shape(op, inputs, 2, oc)?;
+    let (oh, ph) = conv_geometry(op, o.padding, h, kh, o.stride_h, o.dilation_h)?;
+    let (ow, pw) = conv_geometry(op, o.padding, w, kw, o.stride_w, o.dilation_w)?;
+    Ok(DwGeom {
+        n,
+        h,
+        w,
+        c,
+        oh,
+        ow,
+        o: oc,
+        mult: oc / c,
+        kh,
+        kw,
+        sh: o.stride_h as usize,
+        sw: o.stride_w as usize,
+        dh: o.dilation_h as usize,
+        dw: o.dilation_w as usize,
+        ph,
+        pw,
+    })
+}
+
+pub(super) fn depthwise_shape(
+    op: &str,
+    o: &DepthwiseConv2DOptions,
+    inputs: &[Option<ShapeIn<'_>>],
+) -> Res<Vec<usize>> {
+    let g = dw_geom(op, o, inputs)?;
+    Ok(vec![g.n, g.oh, g.ow, g.o])
+}
+
+pub(super) fn depthwise(
+    ctx: &CpuContext,
+    op: &str,
+    o: &DepthwiseConv2DOptions,
+    inputs: &[Option<ShapeIn<'_>>],
+    out_shape: &[usize],
+    outputs: &mut [TensorOut<'_>],
+) -> Res<()> {
+    let g = dw_geom(op, o, inputs)?;
+    let input = f32_in(op, &arg(op, inputs, 0)?, "input")?;
+    let filter = f32_in(op, &arg(op, inputs, 1)?, "filter")?;
+    let bias = bias_of(op, inputs, 2, g.o)?;
+    let out = f32_out(op, out0(op, outputs)?, prod(out_shape))?;
+    let rows = g.n * g.oh;
+    let row_len = g.ow * g.o;
+    let tasks = task_count(ctx, out.len() * g.kh * g.kw, rows);
+    let act = o.activation;
+    run_row_blocks(
+        ctx,
+        out,
+        row_len,
+        rows,
+        tasks,
+        (&mut [], 0),
+        |r0, blk, _| {
+            for (r, orow) in blk.chunks_exact_mut(row_len.max(1)).enumerate() {
+                let (n, oy) = ((r0 + r) / g.oh, (r0 + r) % g.oh);
+                let img = &input[n * g.h * g.w * g.c..(n + 1) * g.h * g.w * g.c];
+                for (ox, acc) in orow.chunks_exact_mut(g.o).enumerate() {
+                    fill_bias(acc, bias, g.o);
+                    for ky in 0..g.kh {
+                        let iy = (oy * g.sh + ky * g.dh) as isize - g.ph as isize;
+                        if iy < 0 || iy as usize >= g.h {
+                            continue;
+                        }
+                        for kx in 0..g.kw {
+                            let ix = (ox * g.sw + kx * g.dw) as isize - g.pw as isize;
+                            if ix < 0 || ix as usize >= g.w {
+                                continue;
+                            }
+                            let p = (iy as usize * g.w + ix as usize) * g.c;
+                            let px = &img[p..p + g.c];
+                            let wt = &filter[(ky * g.kw + kx) * g.o..(ky * g.kw + kx + 1) * g.o];
+                            if g.mult == 1 {
+                                for ((a, x), w) in acc.iter_mut().zip(px).zip(wt) {
+                                    *a += x * w;
+                                }
+                            } else {
+                                for ((a, x), w) in acc
+                                    .chunks_exact_mut(g.mult)
+                                    .zip(px)
+                                    .zip(wt.chunks_exact(g.mult))
+                                {
+                                    for (a, w) in a.iter_mut().zip(w) {
+                                        *a += x * w;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                apply_activation(act, orow);
+            }
+            Ok(())
+        },
+    )
+}
+
+fn fc_dims(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<(usize, usize, usize)> {
+    let input = arg(op, inputs, 0)?;
+    let w = arg(op, inputs, 1)?;
+    let [units, depth] = <[usize; 2]>::try_from(w.shape)
+        .map_err(|_| invalid(op, format!("weights must be 2-D, have shape {:?}", w.shape)))?;
+    let total = prod(input.shape);
+    if depth == 0 || !total.is_multiple_of(depth) {
+        return Err(invalid(
+            op,
+            format!(
+                "input of shape {:?} cannot be flattened to rows of {depth} (the weights' depth)",
+                input.shape
+            ),
+        ));
+    }
+    check_bias_shape(op, inputs, 2, units)?;
+    Ok((total / depth, depth, units))
+}
+
+pub(super) fn fc_shape(
+    op: &str,
+    o: &FullyConnectedOptions,
+    inputs: &[Option<ShapeIn<'_>>],
+) -> Res<Vec<usize>> {
+    if o.weights_format != 0 {
+        return Err(unsupported(op, "shuffled int8 weights are not supported"));
+    }
+    let (batch, depth, units) = fc_dims(op, inputs)?;
+    let ishape = arg(op, inputs, 0)?.shape;
+    if o.keep_num_dims {
+        match ishape.split_last() {
+            Some((&last, lead)) if last == depth => {
+                let mut s = lead.to_vec();
+                s.push(units);
+                Ok(s)
+            }
+            _ => Err(invalid(
+                op,
+                format!("keep_num_dims needs the input's last dimension to be {depth}, shape is {ishape:?}"),
+            )),
+        }
+    } else {
+        Ok(vec![batch, units])
+    }
+}
+
+pub(super) fn fully_connected(
+    ctx: &CpuContext,
+    op: &str,
+    o: &FullyConnectedOptions,
+    inputs: &[Option<ShapeIn<'_>>],
+    outputs: &mut [TensorOut<'_>],
+) -> Res<()> {
+    if o.weights_format != 0 {
+        return Err(unsupported(op, "shuffled int8 weights are not supported"));
+    }
+    let (batch, depth, units) = fc_dims(op, inputs)?;
+    let input = f32_in(op, &arg(op, inputs, 0)?, "input")?;
+    let weights = f32_in(op, &arg(op, inputs, 1)?, "weights")?;
+    let bias = bias_of(op, inputs, 2, units)?;
+    let out = f32_out(op, out0(op, outputs)?, batch * units)?;
+    let act = o.activation;
+    let work = batch * depth * units;
+    if batch == 1 && units > 1 {
+        // One row: split the output units over the threads.
+        let tasks = task_count(ctx, work, units);
+        return run_row_blocks(ctx, out, 1, units, tasks, (&mut [], 0), |u0, blk, _| {
+            let nu = blk.len();
+            match bias {
+                Some(b) => blk.copy_from_slice(&b[u0..u0 + nu]),
+                None => blk.fill(0.0),
+            }
+            let w = &weights[u0 * depth..(u0 + nu) * depth];
+            sgemm(
+                op,
+                (1, depth, nu),
+                input,
+                (depth, 1),
+                w,
+                (1, depth),
+                blk,
+                nu,
+                1.0,
+            )?;
+            apply_activation(act, blk);
+            Ok(())
+        });
+    }
+    let tasks = task_count(ctx, work, batch);
+    run_row_blocks(ctx, out, units, batch, tasks, (&mut [], 0), |r0, blk, _| {
+        let rows = blk.len() / units.max(1);
+        fill_bias(blk, bias, units);
+        let a = &input[r0 * depth..(r0 + rows) * depth];
+        sgemm(
+            op,
+            (rows, depth, units),
+            a,
+            (depth, 1),
+            weights,
+            (1, depth),
+            blk,
+            units,
+            1.0,
+        )?;
+        apply_activation(act, blk);
+        Ok(())
+    })
+}
+
+/// Geometry of a transposed convolution.
+pub(super) struct TConvGeom {
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    oh: usize,
+    ow: usize,
+    o: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    ph: usize,
+    pw: usize,
+    input: usize,
+    weights: usize,
+    bias: Option<usize>,
+    activation: Activation,
+}
+
+impl TConvGeom {
+    pub(super) fn out_shape(&self) -> Vec<usize> {
+        vec![self.n, self.oh, self.ow, self.o]
+    }
+}
+
+/// Leading padding of a transposed convolution producing `out` from a kernel of `k`: TFLite
+/// pads as for the forward convolution whose input is this output.
+fn tconv_pad(padding: Padding, out: usize, k: usize, s: usize) -> usize {
+    match padding {
+        Padding::Valid => 0,
+        Padding::Same => {
+            let fwd = out.div_ceil(s);
+            ((fwd.max(1) - 1) * s + k).saturating_sub(out) / 2
+        }
+    }
+}
+
+pub(super) fn transpose_conv_shape(
+    op: &str,
+    node: &Op,
+    inputs: &[Option<ShapeIn<'_>>],
+) -> Res<TConvGeom> {
+    let (padding, sh, sw, act, ii, wi, bi) = match node {
+        Op::TransposeConv(o) => (o.padding, o.stride_h, o.stride_w, o.activation, 2, 1, 3),
+        Op::Conv2DTransposeBias {
+            padding,
+            stride_w,
+            stride_h,
+        } => (*padding, *stride_h, *stride_w, Activation::None, 0, 1, 2),
+        _ => return Err(invalid(op, "not a transposed convolution")),
+    };
+    if sh <= 0 || sw <= 0 {
+        return Err(invalid(op, format!("strides {sh}x{sw} must be positive")));
+    }
+    let (sh, sw) = (sh as usize, sw as usize);
+    let [n, h, w, c] = rank4(op, "input", arg(op, inputs, ii)?.shape)?;
+    let [o, kh, kw, ic] = rank4(op, "weights", arg(op, inputs, wi)?.shape)?;
+    if ic != c {
+        return Err(invalid(
+            op,
+            format!("weights have {ic} input channels, input has {c}"),
+        ));
+    }
+    if kh == 0 || kw == 0 {
+        return Err(invalid(op, "weights have a zero spatial dimension"));
+    }
+    let bias = opt_arg(inputs, bi).map(|_| bi);
+    check_bias_shape(op, inputs, bi, o)?;
+    let (oh, ow) = match node {
+        Op::TransposeConv(_) => {
+            let os = ints(op, &arg(op, inputs, 0)?, "output_shape")?;
+            let [on, oh, ow, oc] = <[i64; 4]>::try_from(os.as_slice())
+                .map_err(|_| invalid(op, format!("output_shape must have 4 values, has {os:?}")))?;
+            if on != n as i64 || oc != o as i64 || oh < 0 || ow < 0 {
+                return Err(invalid(
+                    op,
+                    format!("output_shape {os:?} does not match input batch {n} and {o} output channels"),
+                ));
+            }
+            (oh as usize, ow as usize)
+        }
+        _ => match padding {
+            Padding::Same => (h * sh, w * sw),
+            Padding::Valid => (h.saturating_sub(1) * sh + kh, w.saturating_sub(1) * sw + kw),
+        },
+    };
+    Ok(TConvGeom {
+        n,
+        h,
+        w,
+        c,
+        oh,
+        ow,
+        o,
+        kh,
+        kw,
+        sh,
+        sw,
+        ph: tconv_pad(padding, oh, kh, sh),
+        pw: tconv_pad(padding, ow, kw, sw),
+        input: ii,
+        weights: wi,
+        bias,
+        activation: act,
+    })
+}
+
+/// For each output coordinate, the (kernel tap, input coordinate) pairs that reach it.
+fn tconv_taps(
+    out: usize,
+    input: usize,
+    k: usize,
+    s: usize,
+    pad: usize,
+) -> Vec<Vec<(usize, usize)>> {
+    let mut taps = vec![Vec::new(); out];
+    for i in 0..input {
+        for t in 0..k {
+            let y = (i * s + t) as isize - pad as isize;
+            if y >= 0 && (y as usize) < out {
+                taps[y as usize].push((t, i));
+            }
+        }
+    }
+    taps
+}
+
+pub(super) fn transpose_conv(
+    ctx: &CpuContext,
+    op: &str,
+    node: &Op,
+    inputs: &[Option<ShapeIn<'_>>],
+    outputs: &mut [TensorOut<'_>],
+) -> Res<()> {
+    let g = transpose_conv_shape(op, node, inputs)?;
+    let input = f32_in(op, &arg(op, inputs, g.input)?, "input")?;
+    let weights = f32_in(op, &arg(op, inputs, g.weights)?, "weights")?;
+    let bias = match g.bias {
+        Some(b) => bias_of(op, inputs, b, g.o)?,
+        None => None,
+    };
+    let out = f32_out(op, out0(op, outputs)?, prod(&g.out_shape()))?;
+    let taps = g.kh * g.kw;
+    let cols = taps * g.o;
+    let m = g.n * g.h * g.w;
+    // Weights reordered to [tap, O, C] so that row (tap, o) of the column matrix is contiguous.
+    let mut wt = vec![0f32; taps * g.o * g.c];
+    for oc in 0..g.o {
+        for t in 0..taps {
+            let src = &weights[(oc * taps + t) * g.c..(oc * taps + t + 1) * g.c];
+            wt[(t * g.o + oc) * g.c..(t * g.o + oc + 1) * g.c].copy_from_slice(src);
+        }
+    }
+    let rows_y = tconv_taps(g.oh, g.h, g.kh, g.sh, g.ph);
+    let rows_x = tconv_taps(g.ow, g.w, g.kw, g.sw, g.pw);
+    let act = g.activation;
+    ctx.with_scratch(m * cols, |col| {
+        let tasks = task_count(ctx, m * cols * g.c, m);
+        run_row_blocks(ctx, col, cols, m, tasks, (&mut [], 0), |r0, blk, _| {
+            let rows = blk.len() / cols.max(1);
+            let a = &input[r0 * g.c..(r0 + rows) * g.c];
+            sgemm(
+                op,
+                (rows, g.c, cols),
+                a,
+                (g.c, 1),
+                &wt,
+                (1, g.c),
+                blk,
+                cols,
+                0.0,
+            )
+        })?;
+        let col = &*col;
+        let out_rows = g.n * g.oh;
+        let row_len = g.ow * g.o;
+        let tasks = task_count(ctx, out.len() * taps, out_rows);
+        run_row_blocks(
+            ctx,
+            out,
+            row_len,
+            out_rows,
+            tasks,
+            (&mut [], 0),
+            |r0, blk, _| {
+                for (r, orow) in blk.chunks_exact_mut(row_len.max(1)).enumerate() {
+                    let (n, oy) = ((r0 + r) / g.oh, (r0 + r) % g.oh);
+                    for (ox, acc) in orow.chunks_exact_mut(g.o).enumerate() {
+                        fill_bias(acc, bias, g.o);
+                        for &(ky, iy) in &rows_y[oy] {
+                            for &(kx, ix) in &rows_x[ox] {
+                                let base =
+                                    ((n * g.h + iy) * g.w + ix) * cols + (ky * g.kw + kx) * g.o;
+                                for (a, v) in acc.iter_mut().zip(&col[base..base + g.o]) {
+                                    *a += v;
+                                }
+                            }
+                        }
+                    }
+                    apply_activation(act, orow);
+                }
+                Ok(())
+            },
+        )
+    })
+}
