@@ -243,8 +243,10 @@ fn run_row_blocks(
     let mut r0 = 0;
     while r0 < rows {
         let nr = rows_per.min(rows - r0);
-        let (a, b) = std::mem::take(&mut rest).split_at_mut((nr * row_len).min(rest.len()));
-        let (sa, sb) = std::mem::take(&mut srest).split_at_mut(scratch_per_task.min(srest.len()));
+        let take = (nr * row_len).min(rest.len());
+        let (a, b) = std::mem::take(&mut rest).split_at_mut(take);
+        let stake = scratch_per_task.min(srest.len());
+        let (sa, sb) = std::mem::take(&mut srest).split_at_mut(stake);
         blocks.push((r0, a, sa));
         rest = b;
         srest = sb;
