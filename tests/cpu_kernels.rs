@@ -8,6 +8,21 @@ use halfgpu::model::{
     StridedSliceOptions, TensorType, TransposeConvOptions,
 };
 
+type Binary = fn(f32, f32) -> f32;
+type Unary = fn(f32) -> f32;
+/// (h, w, c, o, k, stride, dilation, batch, padding)
+type ConvCase = (
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    Padding,
+);
+
 /// A test tensor whose bytes live in 16-byte aligned storage.
 #[derive(Clone, Debug)]
 struct T {
@@ -155,7 +170,7 @@ fn assert_close(got: &[f32], want: &[f32], tol: f32) {
 fn out_pad(padding: Padding, input: usize, k: usize, s: usize, d: usize) -> (usize, usize) {
     let eff = (k - 1) * d + 1;
     let out = match padding {
-        Padding::Same => (input + s - 1) / s,
+        Padding::Same => input.div_ceil(s),
         Padding::Valid => (input - eff + s) / s,
     };
     let total = ((out - 1) * s + eff) as i64 - input as i64;
@@ -218,17 +233,7 @@ fn naive_conv(
 
 #[test]
 fn conv2d_matches_naive_loops() {
-    let cases: &[(
-        usize,
-        usize,
-        usize,
-        usize,
-        usize,
-        usize,
-        usize,
-        usize,
-        Padding,
-    )] = &[
+    let cases: &[ConvCase] = &[
         // (h, w, c, o, k, stride, dilation, batch, padding)
         (5, 5, 1, 1, 3, 1, 1, 1, Padding::Same),
         (7, 6, 3, 5, 3, 2, 1, 2, Padding::Same),
@@ -462,7 +467,7 @@ fn naive_tconv(
     let pad = |out: usize, k: usize| match padding {
         Padding::Valid => 0,
         Padding::Same => {
-            let fwd = (out + s - 1) / s;
+            let fwd = out.div_ceil(s);
             (((fwd - 1) * s + k) as i64 - out as i64).max(0) as usize / 2
         }
     };
@@ -589,7 +594,7 @@ fn binary_ops_broadcast() {
         (&[], &[2, 3]),
         (&[1, 2, 1, 3, 1, 2], &[2, 1, 2, 1, 3, 1]),
     ];
-    let ops: Vec<(Op, fn(f32, f32) -> f32)> = vec![
+    let ops: Vec<(Op, Binary)> = vec![
         (Op::Add(Activation::None), |a, b| a + b),
         (Op::Sub(Activation::None), |a, b| a - b),
         (Op::Mul(Activation::None), |a, b| a * b),
@@ -669,7 +674,7 @@ fn binary_int32() {
 fn unary_ops() {
     let xs = [-4.0f32, -2.5, -1.0, -0.5, 0.0, 0.25, 1.0, 2.0, 3.5, 7.0];
     let x = f(&[2, 5], &xs);
-    let cases: Vec<(Op, fn(f32) -> f32)> = vec![
+    let cases: Vec<(Op, Unary)> = vec![
         (Op::Relu, |v| v.max(0.0)),
         (Op::Relu6, |v| v.clamp(0.0, 6.0)),
         (Op::ReluN1To1, |v| v.clamp(-1.0, 1.0)),
