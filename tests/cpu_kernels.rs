@@ -1392,3 +1392,148 @@ fn bad_inputs_are_errors_not_panics() {
     let big = rt(&[2, 5, 5, 3], 1);
     assert!(cpu::infer_shapes(&op, &[Some(x.shape_in()), Some(big.shape_in())]).is_err());
 }
+
+/// Timing of typical layers; run with `cargo test --release --test cpu_kernels -- --ignored`.
+#[test]
+#[ignore]
+fn bench_layers() {
+    let conv = |k: usize, s: i32| {
+        Op::Conv2D(Conv2DOptions {
+            padding: Padding::Same,
+            stride_w: s,
+            stride_h: s,
+            activation: Activation::Relu6,
+            dilation_w: 1,
+            dilation_h: 1,
+        })
+    };
+    let dw = Op::DepthwiseConv2D(DepthwiseConv2DOptions {
+        padding: Padding::Same,
+        stride_w: 1,
+        stride_h: 1,
+        depth_multiplier: 1,
+        activation: Activation::Relu6,
+        dilation_w: 1,
+        dilation_h: 1,
+    });
+    let fc = Op::FullyConnected(FullyConnectedOptions {
+        activation: Activation::None,
+        weights_format: 0,
+        keep_num_dims: false,
+        asymmetric_quantize_inputs: false,
+    });
+    let cases: Vec<(&str, Op, Vec<T>, f64)> = vec![
+        (
+            "conv3x3s2 224x224x3->32",
+            conv(3, 2),
+            vec![
+                rt(&[1, 224, 224, 3], 1),
+                rt(&[32, 3, 3, 3], 2),
+                rt(&[32], 3),
+            ],
+            112.0 * 112.0 * 32.0 * 27.0,
+        ),
+        (
+            "conv1x1 56x56x128->128",
+            conv(1, 1),
+            vec![
+                rt(&[1, 56, 56, 128], 1),
+                rt(&[128, 1, 1, 128], 2),
+                rt(&[128], 3),
+            ],
+            56.0 * 56.0 * 128.0 * 128.0,
+        ),
+        (
+            "conv3x3 56x56x64->64",
+            conv(3, 1),
+            vec![
+                rt(&[1, 56, 56, 64], 1),
+                rt(&[64, 3, 3, 64], 2),
+                rt(&[64], 3),
+            ],
+            56.0 * 56.0 * 64.0 * 576.0,
+        ),
+        (
+            "dw3x3 56x56x128",
+            dw,
+            vec![
+                rt(&[1, 56, 56, 128], 1),
+                rt(&[1, 3, 3, 128], 2),
+                rt(&[128], 3),
+            ],
+            56.0 * 56.0 * 128.0 * 9.0,
+        ),
+        (
+            "fc 1024->1000",
+            fc,
+            vec![rt(&[1, 1024], 1), rt(&[1000, 1024], 2), rt(&[1000], 3)],
+            1024.0 * 1000.0,
+        ),
+    ];
+    for threads in [1, 2] {
+        let ctx = CpuContext::new(threads);
+        for (name, op, ins, macs) in &cases {
+            let si: Vec<Option<ShapeIn>> = ins.iter().map(|t| Some(t.shape_in())).collect();
+            let shape = cpu::infer_shapes(op, &si).unwrap().remove(0);
+            let mut out = T::zeros(&shape, TensorType::Float32);
+            let tin: Vec<Option<TensorIn>> = ins
+                .iter()
+                .map(|t| {
+                    Some(TensorIn {
+                        shape: &t.shape,
+                        dtype: t.dtype,
+                        bytes: t.bytes(),
+                    })
+                })
+                .collect();
+            let mut go = || {
+                let mut outs = [TensorOut {
+                    shape: &shape,
+                    dtype: TensorType::Float32,
+                    bytes: out.bytes_mut(),
+                }];
+                cpu::execute(&ctx, op, &tin, &mut outs).unwrap();
+            };
+            go();
+            let iters = 20;
+            let t = std::time::Instant::now();
+            for _ in 0..iters {
+                go();
+            }
+            let dt = t.elapsed().as_secs_f64() / iters as f64;
+            println!(
+                "{threads}T {name}: {:.3} ms, {:.1} GFLOP/s",
+                dt * 1e3,
+                2.0 * macs / dt / 1e9
+            );
+        }
+    }
+}
+
+#[test]
+fn context_is_send_and_reports_threads() {
+    fn send<X: Send>(_: &X) {}
+    let ctx = CpuContext::new(3);
+    send(&ctx);
+    assert_eq!(ctx.threads(), 3);
+    assert_eq!(CpuContext::new(0).threads(), 1);
+}
+
+#[test]
+fn reshape_without_shape_input_keeps_bytes() {
+    let x = rt(&[2, 3], 4);
+    let ctx = CpuContext::new(1);
+    let mut buf = vec![0f32; 6];
+    let mut outs = [TensorOut {
+        shape: &[3, 2],
+        dtype: TensorType::Float32,
+        bytes: bytemuck::cast_slice_mut(&mut buf),
+    }];
+    let ins = [Some(TensorIn {
+        shape: &x.shape,
+        dtype: x.dtype,
+        bytes: x.bytes(),
+    })];
+    cpu::execute(&ctx, &Op::Reshape, &ins, &mut outs).unwrap();
+    assert_eq!(buf, x.f32s());
+}

@@ -2,8 +2,8 @@
 //! (GEMM) and transposed convolutions (GEMM + gather).
 
 use super::util::{
-    apply_activation, arg, conv_geometry, f32_in, f32_out, ints, invalid, opt_arg, out0, prod,
-    unsupported, Res,
+    activation_range, apply_activation, arg, conv_geometry, f32_in, f32_out, ints, invalid,
+    opt_arg, out0, prod, unsupported, Res,
 };
 use super::{CpuContext, ShapeIn, TensorOut};
 use crate::graph::Op;
@@ -50,21 +50,26 @@ pub(crate) fn sgemm(
     // SAFETY: the largest offsets reached in a, b and c were checked against their lengths
     // above, and `c` does not alias `a` or `b` (it is a distinct &mut slice).
     unsafe {
-        matrixmultiply::sgemm(
+        gemm::gemm(
             m,
-            k,
             n,
-            1.0,
-            a.as_ptr(),
-            rsa as isize,
-            csa as isize,
-            b.as_ptr(),
-            rsb as isize,
-            csb as isize,
-            beta,
+            k,
             c.as_mut_ptr(),
-            rsc as isize,
             1,
+            rsc as isize,
+            beta != 0.0,
+            a.as_ptr(),
+            csa as isize,
+            rsa as isize,
+            b.as_ptr(),
+            csb as isize,
+            rsb as isize,
+            beta,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
         );
     }
     Ok(())
@@ -417,6 +422,7 @@ pub(super) fn depthwise(
     let row_len = g.ow * g.o;
     let tasks = task_count(ctx, out.len() * g.kh * g.kw, rows);
     let act = o.activation;
+    let fma = has_fma();
     run_row_blocks(
         ctx,
         out,
@@ -425,47 +431,176 @@ pub(super) fn depthwise(
         tasks,
         (&mut [], 0),
         |r0, blk, _| {
-            for (r, orow) in blk.chunks_exact_mut(row_len.max(1)).enumerate() {
-                let (n, oy) = ((r0 + r) / g.oh, (r0 + r) % g.oh);
-                let img = &input[n * g.h * g.w * g.c..(n + 1) * g.h * g.w * g.c];
-                for (ox, acc) in orow.chunks_exact_mut(g.o).enumerate() {
-                    fill_bias(acc, bias, g.o);
-                    for ky in 0..g.kh {
-                        let iy = (oy * g.sh + ky * g.dh) as isize - g.ph as isize;
-                        if iy < 0 || iy as usize >= g.h {
-                            continue;
-                        }
-                        for kx in 0..g.kw {
-                            let ix = (ox * g.sw + kx * g.dw) as isize - g.pw as isize;
-                            if ix < 0 || ix as usize >= g.w {
-                                continue;
-                            }
-                            let p = (iy as usize * g.w + ix as usize) * g.c;
-                            let px = &img[p..p + g.c];
-                            let wt = &filter[(ky * g.kw + kx) * g.o..(ky * g.kw + kx + 1) * g.o];
-                            if g.mult == 1 {
-                                for ((a, x), w) in acc.iter_mut().zip(px).zip(wt) {
-                                    *a += x * w;
-                                }
-                            } else {
-                                for ((a, x), w) in acc
-                                    .chunks_exact_mut(g.mult)
-                                    .zip(px)
-                                    .zip(wt.chunks_exact(g.mult))
-                                {
-                                    for (a, w) in a.iter_mut().zip(w) {
-                                        *a += x * w;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                apply_activation(act, orow);
+            let args = DwArgs {
+                g: &g,
+                input,
+                filter,
+                bias,
+                act,
+            };
+            #[cfg(target_arch = "x86_64")]
+            if fma {
+                // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `has_fma`).
+                unsafe { dw_rows_fma(&args, r0, blk) };
+                return Ok(());
             }
+            let _ = fma;
+            dw_rows::<false>(&args, r0, blk);
             Ok(())
         },
     )
+}
+
+/// Whether the CPU has AVX2 and FMA (for the hand-vectorized loops).
+fn has_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+struct DwArgs<'a> {
+    g: &'a DwGeom,
+    input: &'a [f32],
+    filter: &'a [f32],
+    bias: Option<&'a [f32]>,
+    act: Activation,
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dw_rows_fma(a: &DwArgs<'_>, r0: usize, blk: &mut [f32]) {
+    dw_rows::<true>(a, r0, blk)
+}
+
+/// Dot product of two equally long slices.
+fn dot(fma: bool, a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if fma {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `has_fma`).
+        return unsafe { dot_fma(a, b) };
+    }
+    let _ = fma;
+    dot_impl::<false>(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_fma(a: &[f32], b: &[f32]) -> f32 {
+    dot_impl::<true>(a, b)
+}
+
+#[inline(always)]
+fn dot_impl<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
+    const L: usize = 32;
+    let mut acc = [0f32; L];
+    let (ca, cb) = (a.chunks_exact(L), b.chunks_exact(L));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..L {
+            acc[l] = madd::<FMA>(acc[l], x[l], y[l]);
+        }
+    }
+    let mut s = 0f32;
+    for (x, y) in ra.iter().zip(rb) {
+        s = madd::<FMA>(s, *x, *y);
+    }
+    acc.iter().sum::<f32>() + s
+}
+
+/// Channels processed together in registers by the depthwise kernel.
+const LANES: usize = 16;
+
+#[inline(always)]
+fn madd<const FMA: bool>(acc: f32, x: f32, w: f32) -> f32 {
+    if FMA {
+        x.mul_add(w, acc)
+    } else {
+        acc + x * w
+    }
+}
+
+/// Depthwise convolution of output rows `r0..` (each `ow * o` values) into `blk`.
+#[inline(always)]
+fn dw_rows<const FMA: bool>(a: &DwArgs<'_>, r0: usize, blk: &mut [f32]) {
+    let g = a.g;
+    let row_len = g.ow * g.o;
+    let (lo, hi) = activation_range(a.act).unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+    // (input offset, filter offset) of the taps inside the input, per output pixel.
+    let mut taps: Vec<(usize, usize)> = Vec::with_capacity(g.kh * g.kw);
+    for (r, orow) in blk.chunks_exact_mut(row_len.max(1)).enumerate() {
+        let (n, oy) = ((r0 + r) / g.oh, (r0 + r) % g.oh);
+        let img = n * g.h * g.w * g.c;
+        for (ox, acc) in orow.chunks_exact_mut(g.o).enumerate() {
+            taps.clear();
+            for ky in 0..g.kh {
+                let iy = (oy * g.sh + ky * g.dh) as isize - g.ph as isize;
+                if iy < 0 || iy as usize >= g.h {
+                    continue;
+                }
+                for kx in 0..g.kw {
+                    let ix = (ox * g.sw + kx * g.dw) as isize - g.pw as isize;
+                    if ix < 0 || ix as usize >= g.w {
+                        continue;
+                    }
+                    taps.push((
+                        img + (iy as usize * g.w + ix as usize) * g.c,
+                        (ky * g.kw + kx) * g.o,
+                    ));
+                }
+            }
+            if g.mult == 1 {
+                let mut cb = 0;
+                for dst in acc.chunks_exact_mut(LANES) {
+                    let mut v = [0f32; LANES];
+                    if let Some(b) = a.bias {
+                        v.copy_from_slice(&b[cb..cb + LANES]);
+                    }
+                    for &(xo, wo) in &taps {
+                        let xs = &a.input[xo + cb..xo + cb + LANES];
+                        let ws = &a.filter[wo + cb..wo + cb + LANES];
+                        for l in 0..LANES {
+                            v[l] = madd::<FMA>(v[l], xs[l], ws[l]);
+                        }
+                    }
+                    for l in 0..LANES {
+                        dst[l] = v[l].clamp(lo, hi);
+                    }
+                    cb += LANES;
+                }
+                for c in cb..g.o {
+                    let mut v = a.bias.map_or(0.0, |b| b[c]);
+                    for &(xo, wo) in &taps {
+                        v = madd::<FMA>(v, a.input[xo + c], a.filter[wo + c]);
+                    }
+                    acc[c] = v.clamp(lo, hi);
+                }
+            } else {
+                fill_bias(acc, a.bias, g.o);
+                for &(xo, wo) in &taps {
+                    let px = &a.input[xo..xo + g.c];
+                    let wt = &a.filter[wo..wo + g.o];
+                    for ((acc, x), w) in acc
+                        .chunks_exact_mut(g.mult)
+                        .zip(px)
+                        .zip(wt.chunks_exact(g.mult))
+                    {
+                        for (acc, w) in acc.iter_mut().zip(w) {
+                            *acc = madd::<FMA>(*acc, *x, *w);
+                        }
+                    }
+                }
+                acc.iter_mut().for_each(|v| *v = v.clamp(lo, hi));
+            }
+        }
+        if a.act == Activation::Tanh {
+            apply_activation(a.act, orow);
+        }
+    }
 }
 
 fn fc_dims(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<(usize, usize, usize)> {
@@ -531,30 +666,26 @@ pub(super) fn fully_connected(
     let out = f32_out(op, out0(op, outputs)?, batch * units)?;
     let act = o.activation;
     let work = batch * depth * units;
-    if batch == 1 && units > 1 {
-        // One row: split the output units over the threads.
+    if batch < 4 {
+        // Few rows: dot products straight from the weights (a GEMM would repack them each call).
+        // The units are split over the threads; `out` is viewed as [units] blocks per row.
+        let fma = has_fma();
         let tasks = task_count(ctx, work, units);
-        return run_row_blocks(ctx, out, 1, units, tasks, (&mut [], 0), |u0, blk, _| {
-            let nu = blk.len();
-            match bias {
-                Some(b) => blk.copy_from_slice(&b[u0..u0 + nu]),
-                None => blk.fill(0.0),
-            }
-            let w = &weights[u0 * depth..(u0 + nu) * depth];
-            sgemm(
-                op,
-                (1, depth, nu),
-                input,
-                (depth, 1),
-                w,
-                (1, depth),
-                blk,
-                nu,
-                1.0,
-            )?;
-            apply_activation(act, blk);
-            Ok(())
-        });
+        for r in 0..batch {
+            let x = &input[r * depth..(r + 1) * depth];
+            let orow = &mut out[r * units..(r + 1) * units];
+            run_row_blocks(ctx, orow, 1, units, tasks, (&mut [], 0), |u0, blk, _| {
+                for (i, o) in blk.iter_mut().enumerate() {
+                    let u = u0 + i;
+                    let w = &weights[u * depth..(u + 1) * depth];
+                    let d = dot(fma, x, w);
+                    *o = d + bias.map_or(0.0, |b| b[u]);
+                }
+                apply_activation(act, blk);
+                Ok(())
+            })?;
+        }
+        return Ok(());
     }
     let tasks = task_count(ctx, work, batch);
     run_row_blocks(ctx, out, units, batch, tasks, (&mut [], 0), |r0, blk, _| {

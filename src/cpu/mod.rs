@@ -183,6 +183,13 @@ pub fn check_supported(op: &Op, inputs: &[Option<ShapeIn<'_>>]) -> Result<(), St
             return Err(format!("{name}: operator has no CPU kernel"));
         }
         Op::Densify => return Ok(()),
+        Op::ResizeBilinear(o) | Op::ResizeNearestNeighbor(o)
+            if o.align_corners && o.half_pixel_centers =>
+        {
+            return Err(format!(
+                "{name}: align_corners and half_pixel_centers cannot both be set"
+            ));
+        }
         Op::FullyConnected(o) if o.weights_format != 0 => {
             return Err(format!(
                 "{name}: weights format {} (shuffled int8) is not supported",
@@ -415,7 +422,15 @@ pub fn execute(
     if let Some(act) = fused_activation(op) {
         check_activation(name, act).map_err(|m| util::unsupported(name, m))?;
     }
-    let shapes = infer_shapes(op, &ins)?;
+    let shapes = match infer_shapes(op, &ins) {
+        // A RESHAPE without a shape input keeps its bytes; the output's size is checked there.
+        Err(KernelError::Invalid { msg, .. })
+            if matches!(op, Op::Reshape) && msg.contains(NEEDS_VALUE) =>
+        {
+            return movement::copy_bytes(name, &ins, outputs);
+        }
+        r => r?,
+    };
     if outputs.len() != shapes.len() {
         return Err(invalid(
             name,
