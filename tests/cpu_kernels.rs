@@ -1397,7 +1397,7 @@ fn bad_inputs_are_errors_not_panics() {
 #[test]
 #[ignore]
 fn bench_layers() {
-    let conv = |k: usize, s: i32| {
+    let conv = |s: i32| {
         Op::Conv2D(Conv2DOptions {
             padding: Padding::Same,
             stride_w: s,
@@ -1425,7 +1425,7 @@ fn bench_layers() {
     let cases: Vec<(&str, Op, Vec<T>, f64)> = vec![
         (
             "conv3x3s2 224x224x3->32",
-            conv(3, 2),
+            conv(2),
             vec![
                 rt(&[1, 224, 224, 3], 1),
                 rt(&[32, 3, 3, 3], 2),
@@ -1435,7 +1435,7 @@ fn bench_layers() {
         ),
         (
             "conv1x1 56x56x128->128",
-            conv(1, 1),
+            conv(1),
             vec![
                 rt(&[1, 56, 56, 128], 1),
                 rt(&[128, 1, 1, 128], 2),
@@ -1445,7 +1445,7 @@ fn bench_layers() {
         ),
         (
             "conv3x3 56x56x64->64",
-            conv(3, 1),
+            conv(1),
             vec![
                 rt(&[1, 56, 56, 64], 1),
                 rt(&[64, 3, 3, 64], 2),

@@ -206,12 +206,19 @@ fn im2col(g: &ConvGeom, input: &[f32], m0: usize, rows: usize, dst: &mut [f32]) 
                 continue;
             }
             let src_row = &img[iy as usize * g.w * g.c..(iy as usize + 1) * g.w * g.c];
+            let x0 = (ox * g.sw) as isize - g.pw as isize;
+            if g.dw == 1 && x0 >= 0 && x0 as usize + g.kw <= g.w {
+                // The whole window row is inside the input and contiguous.
+                let s = x0 as usize * g.c;
+                copy_small(dst_ky, &src_row[s..s + g.kw * g.c]);
+                continue;
+            }
             for (kx, d) in dst_ky.chunks_exact_mut(g.c).enumerate() {
-                let ix = (ox * g.sw + kx * g.dw) as isize - g.pw as isize;
+                let ix = x0 + (kx * g.dw) as isize;
                 if ix < 0 || ix as usize >= g.w {
                     d.fill(0.0);
                 } else {
-                    d.copy_from_slice(&src_row[ix as usize * g.c..(ix as usize + 1) * g.c]);
+                    copy_small(d, &src_row[ix as usize * g.c..(ix as usize + 1) * g.c]);
                 }
             }
         }
@@ -224,6 +231,18 @@ fn im2col(g: &ConvGeom, input: &[f32], m0: usize, rows: usize, dst: &mut [f32]) 
                 n += 1;
             }
         }
+    }
+}
+
+/// Copies `src` into `dst` (same length), avoiding a `memcpy` call for short runs.
+#[inline(always)]
+fn copy_small(dst: &mut [f32], src: &[f32]) {
+    if dst.len() <= 16 {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
+    } else {
+        dst.copy_from_slice(src);
     }
 }
 
@@ -915,4 +934,74 @@ pub(super) fn transpose_conv(
             },
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TensorType;
+
+    fn vals(n: usize, seed: u32) -> Vec<f32> {
+        (0..n)
+            .map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    }
+
+    /// The portable and the FMA variants of the hand-vectorized loops agree.
+    #[test]
+    fn portable_and_fma_paths_agree() {
+        for (c, mult) in [(17usize, 1usize), (3, 2), (32, 1)] {
+            let (h, w, o) = (5usize, 6usize, c * mult);
+            let x = vals(h * w * c, 1);
+            let f = vals(9 * o, 2);
+            let b = vals(o, 3);
+            let (xs, fs, bs) = ([1, h, w, c], [1, 3, 3, o], [o]);
+            let ins = [
+                Some(ShapeIn {
+                    shape: &xs,
+                    dtype: TensorType::Float32,
+                    values: Some(bytemuck::cast_slice(&x)),
+                }),
+                Some(ShapeIn {
+                    shape: &fs,
+                    dtype: TensorType::Float32,
+                    values: Some(bytemuck::cast_slice(&f)),
+                }),
+                Some(ShapeIn {
+                    shape: &bs,
+                    dtype: TensorType::Float32,
+                    values: Some(bytemuck::cast_slice(&b)),
+                }),
+            ];
+            let opts = DepthwiseConv2DOptions {
+                padding: Padding::Same,
+                stride_w: 2,
+                stride_h: 1,
+                depth_multiplier: mult as i32,
+                activation: Activation::Relu6,
+                dilation_w: 1,
+                dilation_h: 1,
+            };
+            let g = dw_geom("DW", &opts, &ins).unwrap();
+            let args = DwArgs {
+                g: &g,
+                input: &x,
+                filter: &f,
+                bias: Some(&b),
+                act: Activation::Relu6,
+            };
+            let n = g.oh * g.ow * g.o;
+            let (mut p, mut q) = (vec![0f32; n], vec![0f32; n]);
+            dw_rows::<false>(&args, 0, &mut p);
+            dw_rows::<true>(&args, 0, &mut q);
+            for (a, b) in p.iter().zip(&q) {
+                assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+            }
+            assert!(p.iter().any(|v| *v != 0.0));
+        }
+        let (a, b) = (vals(101, 4), vals(101, 5));
+        let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((dot_impl::<false>(&a, &b) - naive).abs() < 1e-4);
+        assert!((dot_impl::<true>(&a, &b) - naive).abs() < 1e-4);
+    }
 }
