@@ -1537,3 +1537,187 @@ fn reshape_without_shape_input_keeps_bytes() {
     cpu::execute(&ctx, &Op::Reshape, &ins, &mut outs).unwrap();
     assert_eq!(buf, x.f32s());
 }
+
+#[test]
+fn fused_tanh_and_relu_on_convs() {
+    let x = rt(&[1, 5, 4, 3], 11);
+    let w = rt(&[5, 3, 3, 3], 12);
+    let b = rt(&[5], 13);
+    let op = Op::Conv2D(Conv2DOptions {
+        padding: Padding::Same,
+        stride_w: 2,
+        stride_h: 1,
+        activation: Activation::Tanh,
+        dilation_w: 1,
+        dilation_h: 1,
+    });
+    let (_, want) = naive_conv(
+        &x,
+        &w,
+        Some(&b),
+        Padding::Same,
+        (1, 2),
+        (1, 1),
+        Activation::Tanh,
+    );
+    assert_close(&run1(&op, &[&x, &w, &b]).f32s(), &want, 1e-5);
+
+    let os = i32t(&[4], &[1, 10, 8, 5]);
+    let op = Op::TransposeConv(TransposeConvOptions {
+        padding: Padding::Same,
+        stride_w: 2,
+        stride_h: 2,
+        activation: Activation::Relu,
+    });
+    let wt = rt(&[5, 3, 3, 3], 14);
+    let want: Vec<f32> = naive_tconv(&x, &wt, Some(&b), 10, 8, 2, Padding::Same)
+        .into_iter()
+        .map(|v| v.max(0.0))
+        .collect();
+    assert_close(&run1(&op, &[&os, &wt, &x, &b]).f32s(), &want, 1e-5);
+
+    let dw = Op::DepthwiseConv2D(DepthwiseConv2DOptions {
+        padding: Padding::Valid,
+        stride_w: 1,
+        stride_h: 1,
+        depth_multiplier: 1,
+        activation: Activation::Tanh,
+        dilation_w: 1,
+        dilation_h: 1,
+    });
+    let k = f(&[1, 1, 1, 3], &[1.0, 2.0, -3.0]);
+    let got = run1(&dw, &[&x, &k]);
+    let want: Vec<f32> = x
+        .f32s()
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v * [1.0, 2.0, -3.0][i % 3]).tanh())
+        .collect();
+    assert_close(&got.f32s(), &want, 1e-6);
+}
+
+#[test]
+fn option_and_dtype_rejections() {
+    let x = rt(&[1, 2, 2, 1], 1);
+    let size = i32t(&[2], &[4, 4]);
+    let both = resize_op(true, true, true);
+    let e = cpu::check_supported(&both, &[Some(x.shape_in()), Some(size.shape_in())]).unwrap_err();
+    assert!(e.contains("half_pixel_centers"), "{e}");
+    let fc = Op::FullyConnected(FullyConnectedOptions {
+        activation: Activation::None,
+        weights_format: 1,
+        keep_num_dims: false,
+        asymmetric_quantize_inputs: false,
+    });
+    let w = rt(&[3, 4], 1);
+    assert!(cpu::check_supported(&fc, &[Some(x.shape_in()), Some(w.shape_in())]).is_err());
+    let q = T::zeros(&[4], TensorType::Int8);
+    let e = cpu::check_supported(&Op::Dequantize, &[Some(q.shape_in())]).unwrap_err();
+    assert!(e.starts_with("DEQUANTIZE"), "{e}");
+    let fi = f(&[1], &[0.0]);
+    let e = cpu::check_supported(
+        &Op::Gather {
+            axis: 0,
+            batch_dims: 0,
+        },
+        &[Some(x.shape_in()), Some(fi.shape_in())],
+    )
+    .unwrap_err();
+    assert!(e.contains("indices"), "{e}");
+    // Quantized int8 data may still move through data-movement ops unchanged.
+    let perm = i32t(&[4], &[0, 2, 1, 3]);
+    let q4 = T::zeros(&[1, 2, 2, 1], TensorType::Int8);
+    assert!(cpu::check_supported(
+        &Op::Transpose,
+        &[Some(q4.shape_in()), Some(perm.shape_in())]
+    )
+    .is_ok());
+}
+
+#[test]
+fn movement_ops_on_other_dtypes() {
+    // STRIDED_SLICE of int32: reverse the last axis.
+    let x = i32t(&[2, 3], &[1, 2, 3, 4, 5, 6]);
+    let (b, e, s) = (
+        i32t(&[2], &[0, 0]),
+        i32t(&[2], &[0, 0]),
+        i32t(&[2], &[1, -1]),
+    );
+    let got = run(
+        &ss(0b11, 0b11, 0, 0, 0),
+        &[Some(&x), Some(&b), Some(&e), Some(&s)],
+        &[TensorType::Int32],
+    )
+    .unwrap();
+    assert_eq!(got[0].i32s(), vec![3, 2, 1, 6, 5, 4]);
+    // CONCATENATION of int64.
+    let a = i64t(&[1, 2], &[1, 2]);
+    let c = i64t(&[1, 1], &[3]);
+    let op = Op::Concatenation {
+        axis: 1,
+        activation: Activation::None,
+    };
+    let got = run(&op, &[Some(&a), Some(&c)], &[TensorType::Int64]).unwrap();
+    assert_eq!(got[0].i64s(), vec![1, 2, 3]);
+    // PACK of int8 (quantized bytes move unchanged).
+    let p = T::from_bytes(&[2], TensorType::Int8, &[1, 2]);
+    let q = T::from_bytes(&[2], TensorType::Int8, &[3, 4]);
+    let got = run(
+        &Op::Pack {
+            axis: 0,
+            values_count: 2,
+        },
+        &[Some(&p), Some(&q)],
+        &[TensorType::Int8],
+    )
+    .unwrap();
+    assert_eq!(got[0].bytes(), &[1, 2, 3, 4]);
+    // SPLIT of int32 along axis 0.
+    let axis = i32t(&[], &[0]);
+    let got = run(
+        &Op::Split { num_splits: 2 },
+        &[Some(&axis), Some(&x)],
+        &[TensorType::Int32],
+    )
+    .unwrap();
+    assert_eq!(got[1].i32s(), vec![4, 5, 6]);
+    // GATHER of int64 values with int64 indices.
+    let v = i64t(&[3], &[10, 20, 30]);
+    let idx = i64t(&[2], &[2, 0]);
+    let got = run(
+        &Op::Gather {
+            axis: 0,
+            batch_dims: 0,
+        },
+        &[Some(&v), Some(&idx)],
+        &[TensorType::Int64],
+    )
+    .unwrap();
+    assert_eq!(got[0].i64s(), vec![30, 10]);
+}
+
+#[test]
+fn cast_round_trips_and_mean_without_keep_dims() {
+    let x = f(&[3], &[0.5, -1.25, 65504.0]);
+    let h = run(&Op::Cast, &[Some(&x)], &[TensorType::Float16])
+        .unwrap()
+        .remove(0);
+    let back = run(&Op::Cast, &[Some(&h)], &[TensorType::Float32]).unwrap();
+    assert_eq!(back[0].f32s(), x.f32s());
+    let u = T::from_bytes(&[2], TensorType::UInt8, &[0, 255]);
+    let got = run(&Op::Cast, &[Some(&u)], &[TensorType::Float32]).unwrap();
+    assert_eq!(got[0].f32s(), vec![0.0, 255.0]);
+
+    let x = rt(&[2, 2, 3, 5], 8);
+    let axes = i64t(&[2], &[2, 1]);
+    let got = run1(&Op::Mean { keep_dims: false }, &[&x, &axes]);
+    assert_eq!(got.shape, vec![2, 5]);
+    let xv = x.f32s();
+    let want: Vec<f32> = (0..10)
+        .map(|i| {
+            let (n, c) = (i / 5, i % 5);
+            (0..6).map(|p| xv[(n * 6 + p) * 5 + c]).sum::<f32>() / 6.0
+        })
+        .collect();
+    assert_close(&got.f32s(), &want, 1e-5);
+}
