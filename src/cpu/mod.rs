@@ -1,9 +1,27 @@
 //! CPU kernels in f32: the fallback for every node a delegate does not take.
 //!
-//! (Interface stub: the kernels land in a following commit.)
+//! Each op family lives in its own module; this module holds the interface the runtime calls:
+//! [`check_supported`] at plan time, [`infer_shapes`] to size outputs, [`execute`] to run a node,
+//! and [`densify`] to expand sparse constants.
+
+mod activation;
+mod conv;
+mod elementwise;
+mod misc;
+mod movement;
+mod pool;
+mod reduce;
+mod resize;
+mod slice;
+mod util;
+
+use std::sync::Mutex;
 
 use crate::graph::Op;
-use crate::model::TensorType;
+use crate::model::{Activation, TensorType};
+use util::{check_activation, invalid, Res, NEEDS_VALUE};
+
+pub use misc::densify;
 
 /// A read-only tensor handed to a kernel. `bytes` is 16-byte aligned and holds
 /// `shape.iter().product()` elements of `dtype`, little-endian.
@@ -40,60 +58,457 @@ pub enum KernelError {
     Unsupported { op: String, msg: String },
 }
 
-/// Per-interpreter CPU state (thread pool).
+/// Per-interpreter CPU state: the thread pool of the heavy kernels and reusable scratch memory.
 pub struct CpuContext {
     threads: usize,
+    pool: Option<rayon::ThreadPool>,
+    /// im2col / column buffers of the convolutions, reused between calls.
+    scratch: Mutex<Vec<f32>>,
 }
 
 impl CpuContext {
+    /// A context whose kernels use up to `threads` threads (at least 1). The threads belong to
+    /// this context alone; with 1 thread everything runs on the calling thread.
     pub fn new(threads: usize) -> Self {
+        let threads = threads.max(1);
+        let pool = if threads > 1 {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("halfgpu-cpu-{i}"))
+                .build()
+                .ok()
+        } else {
+            None
+        };
         CpuContext {
-            threads: threads.max(1),
+            threads: if pool.is_some() { threads } else { 1 },
+            pool,
+            scratch: Mutex::new(Vec::new()),
         }
     }
+
+    /// The number of threads the kernels use.
     pub fn threads(&self) -> usize {
         self.threads
     }
+
+    /// Runs `f(task)` for every `task` in `0..tasks`, spread over the context's threads.
+    pub(crate) fn parallel_for(&self, tasks: usize, f: impl Fn(usize) + Sync + Send) {
+        match &self.pool {
+            Some(pool) if tasks > 1 => pool.scope(|s| {
+                let f = &f;
+                for t in 0..tasks {
+                    s.spawn(move |_| f(t));
+                }
+            }),
+            _ => (0..tasks).for_each(f),
+        }
+    }
+
+    /// Runs `f` with a scratch buffer of at least `len` floats (contents unspecified).
+    pub(crate) fn with_scratch<R>(&self, len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+        let mut guard = match self.scratch.try_lock() {
+            Ok(g) => g,
+            // Poisoned or busy (another call on this context): use a fresh buffer.
+            Err(_) => {
+                let mut v = vec![0f32; len];
+                return f(&mut v);
+            }
+        };
+        if guard.len() < len {
+            guard.resize(len, 0.0);
+        }
+        f(&mut guard[..len])
+    }
+}
+
+impl Default for CpuContext {
+    fn default() -> Self {
+        CpuContext::new(1)
+    }
+}
+
+fn fused_activation(op: &Op) -> Option<Activation> {
+    match op {
+        Op::Conv2D(o) => Some(o.activation),
+        Op::DepthwiseConv2D(o) => Some(o.activation),
+        Op::FullyConnected(o) => Some(o.activation),
+        Op::TransposeConv(o) => Some(o.activation),
+        Op::Add(a) | Op::Sub(a) | Op::Mul(a) | Op::Div(a) => Some(*a),
+        Op::MaxPool2D(o) | Op::AveragePool2D(o) => Some(o.activation),
+        Op::Concatenation { activation, .. } => Some(*activation),
+        _ => None,
+    }
+}
+
+/// Whether `op` is a float-math op (as opposed to data movement that works on any dtype).
+fn is_float_math(op: &Op) -> bool {
+    use Op::*;
+    matches!(
+        op,
+        Conv2D(_)
+            | DepthwiseConv2D(_)
+            | FullyConnected(_)
+            | TransposeConv(_)
+            | Conv2DTransposeBias { .. }
+            | Div(_)
+            | SquaredDifference
+            | Relu
+            | Relu6
+            | ReluN1To1
+            | LeakyRelu { .. }
+            | Prelu
+            | Logistic
+            | Tanh
+            | HardSwish
+            | Exp
+            | Rsqrt
+            | Sqrt
+            | Softmax { .. }
+            | MaxPool2D(_)
+            | AveragePool2D(_)
+            | Mean { .. }
+            | Sum { .. }
+            | ReduceMax { .. }
+            | ResizeBilinear(_)
+            | ResizeNearestNeighbor(_)
+    )
 }
 
 /// Whether the CPU can run `op` on inputs like these; `Err` holds a human-readable reason.
-pub fn check_supported(op: &Op, _inputs: &[Option<ShapeIn<'_>>]) -> Result<(), String> {
-    Err(format!("{} has no CPU kernel yet", op.name()))
+pub fn check_supported(op: &Op, inputs: &[Option<ShapeIn<'_>>]) -> Result<(), String> {
+    let name = op.name();
+    match op {
+        Op::Unsupported { .. } => {
+            return Err(format!("{name}: operator has no CPU kernel"));
+        }
+        Op::Densify => return Ok(()),
+        Op::ResizeBilinear(o) | Op::ResizeNearestNeighbor(o)
+            if o.align_corners && o.half_pixel_centers =>
+        {
+            return Err(format!(
+                "{name}: align_corners and half_pixel_centers cannot both be set"
+            ));
+        }
+        Op::FullyConnected(o) if o.weights_format != 0 => {
+            return Err(format!(
+                "{name}: weights format {} (shuffled int8) is not supported",
+                o.weights_format
+            ));
+        }
+        _ => {}
+    }
+    if let Some(act) = fused_activation(op) {
+        check_activation(name, act)?;
+    }
+    if let Op::Concatenation { activation, .. } = op {
+        if *activation != Activation::None {
+            for a in inputs.iter().flatten() {
+                if a.dtype != TensorType::Float32 {
+                    return Err(format!(
+                        "{name}: fused activation on {} tensors is not supported",
+                        a.dtype.name()
+                    ));
+                }
+            }
+        }
+    }
+    let float_inputs: &[usize] = match op {
+        Op::TransposeConv(_) => &[1, 2, 3],
+        Op::Mean { .. } | Op::Sum { .. } | Op::ReduceMax { .. } => &[0],
+        Op::ResizeBilinear(_) | Op::ResizeNearestNeighbor(_) => &[0],
+        _ if is_float_math(op) => &[0, 1, 2],
+        Op::Abs => &[0],
+        _ => &[],
+    };
+    for &i in float_inputs {
+        if let Some(a) = inputs.get(i).copied().flatten() {
+            match a.dtype {
+                TensorType::Float32 => {}
+                TensorType::Int8 | TensorType::UInt8 | TensorType::Int16 => {
+                    return Err(format!(
+                        "{name}: {}-quantized tensors are not supported",
+                        a.dtype.name()
+                    ))
+                }
+                t => {
+                    return Err(format!(
+                        "{name}: input {i} is {}, only float32 is supported",
+                        t.name()
+                    ))
+                }
+            }
+        }
+    }
+    match op {
+        Op::Add(_) | Op::Sub(_) | Op::Mul(_) | Op::Maximum | Op::Minimum => {
+            for a in inputs.iter().flatten() {
+                match a.dtype {
+                    TensorType::Float32 | TensorType::Int32 => {}
+                    TensorType::Int8 | TensorType::UInt8 | TensorType::Int16 => {
+                        return Err(format!(
+                            "{name}: {}-quantized tensors are not supported",
+                            a.dtype.name()
+                        ))
+                    }
+                    t => {
+                        return Err(format!(
+                            "{name}: {} operands are not supported (float32, int32 are)",
+                            t.name()
+                        ))
+                    }
+                }
+            }
+        }
+        Op::Dequantize => {
+            if let Some(a) = inputs.first().copied().flatten() {
+                if !matches!(a.dtype, TensorType::Float16 | TensorType::Float32) {
+                    return Err(format!(
+                        "{name}: dequantizing {} (quantized) tensors is not supported",
+                        a.dtype.name()
+                    ));
+                }
+            }
+        }
+        Op::Cast => {
+            if let Some(a) = inputs.first().copied().flatten() {
+                if !misc::cast_type_supported(a.dtype) {
+                    return Err(format!(
+                        "{name}: casting from {} is not supported",
+                        a.dtype.name()
+                    ));
+                }
+            }
+        }
+        _ => {
+            for a in inputs.iter().flatten() {
+                if a.dtype.size_bytes().is_none() {
+                    return Err(format!(
+                        "{name}: {} tensors are not supported",
+                        a.dtype.name()
+                    ));
+                }
+            }
+        }
+    }
+    match infer_shapes(op, inputs) {
+        Ok(_) => Ok(()),
+        Err(KernelError::Invalid { msg, .. }) if msg.contains(NEEDS_VALUE) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Output shapes of `op` for these inputs.
 pub fn infer_shapes(
     op: &Op,
-    _inputs: &[Option<ShapeIn<'_>>],
+    inputs: &[Option<ShapeIn<'_>>],
 ) -> Result<Vec<Vec<usize>>, KernelError> {
-    Err(KernelError::Unsupported {
-        op: op.name().into(),
-        msg: "no shape inference yet".into(),
-    })
+    let name = op.name();
+    let one = |s: Res<Vec<usize>>| s.map(|s| vec![s]);
+    match op {
+        Op::Conv2D(o) => one(conv::conv2d_shape(name, o, inputs)),
+        Op::DepthwiseConv2D(o) => one(conv::depthwise_shape(name, o, inputs)),
+        Op::FullyConnected(o) => one(conv::fc_shape(name, o, inputs)),
+        Op::TransposeConv(_) | Op::Conv2DTransposeBias { .. } => {
+            one(conv::transpose_conv_shape(name, op, inputs).map(|g| g.out_shape()))
+        }
+        Op::Add(_)
+        | Op::Sub(_)
+        | Op::Mul(_)
+        | Op::Div(_)
+        | Op::Maximum
+        | Op::Minimum
+        | Op::SquaredDifference => one(elementwise::binary_shape(name, inputs)),
+        Op::Prelu => one(elementwise::prelu_shape(name, inputs)),
+        Op::Relu
+        | Op::Relu6
+        | Op::ReluN1To1
+        | Op::LeakyRelu { .. }
+        | Op::Logistic
+        | Op::Tanh
+        | Op::HardSwish
+        | Op::Exp
+        | Op::Rsqrt
+        | Op::Sqrt
+        | Op::Abs
+        | Op::Softmax { .. }
+        | Op::Dequantize
+        | Op::Cast => one(util::arg(name, inputs, 0).map(|a| a.shape.to_vec())),
+        Op::MaxPool2D(o) | Op::AveragePool2D(o) => one(pool::pool_shape(name, o, inputs)),
+        Op::Mean { keep_dims } | Op::Sum { keep_dims } | Op::ReduceMax { keep_dims } => {
+            one(reduce::reduce_plan(name, *keep_dims, inputs).map(|p| p.out_shape))
+        }
+        Op::Pad | Op::PadV2 => one(movement::pad_plan(name, inputs).map(|p| p.0)),
+        Op::MirrorPad(_) => one(movement::pad_plan(name, inputs).map(|p| p.0)),
+        Op::Concatenation { axis, .. } => one(movement::concat_shape(name, *axis, inputs)),
+        Op::Reshape => one(movement::reshape_shape(name, inputs)),
+        Op::Squeeze { dims } => one(movement::squeeze_shape(name, dims, inputs)),
+        Op::Transpose => one(movement::transpose_plan(name, inputs).map(|p| p.1)),
+        Op::StridedSlice(o) => one(slice::strided_slice_plan(name, o, inputs).map(|p| p.out_shape)),
+        Op::Slice => one(slice::slice_plan(name, inputs).map(|p| p.out_shape)),
+        Op::Split { num_splits } => {
+            movement::split_plan(name, *num_splits, None, inputs).map(|p| p.out_shapes())
+        }
+        Op::SplitV { num_splits } => {
+            movement::split_plan(name, *num_splits, Some(()), inputs).map(|p| p.out_shapes())
+        }
+        Op::Pack { axis, values_count } => {
+            one(movement::pack_shape(name, *axis, *values_count, inputs))
+        }
+        Op::Unpack { axis, num } => movement::unpack_shapes(name, *axis, *num, inputs),
+        Op::Gather { axis, batch_dims } => {
+            one(movement::gather_plan(name, *axis, *batch_dims, inputs).map(|p| p.out_shape))
+        }
+        Op::ResizeBilinear(_) | Op::ResizeNearestNeighbor(_) => {
+            one(resize::resize_shape(name, inputs))
+        }
+        Op::DepthToSpace { block_size } => {
+            one(movement::depth_to_space_shape(name, *block_size, inputs))
+        }
+        Op::SpaceToDepth { block_size } => {
+            one(movement::space_to_depth_shape(name, *block_size, inputs))
+        }
+        Op::Shape => one(util::arg(name, inputs, 0).map(|a| vec![a.shape.len()])),
+        Op::Densify => one(util::arg(name, inputs, 0).map(|a| a.shape.to_vec())),
+        Op::Unsupported { .. } => Err(util::unsupported(name, "operator has no CPU kernel")),
+    }
 }
 
 /// Runs `op`, reading `inputs` and writing every tensor of `outputs`.
 pub fn execute(
-    _ctx: &CpuContext,
+    ctx: &CpuContext,
     op: &Op,
-    _inputs: &[Option<TensorIn<'_>>],
-    _outputs: &mut [TensorOut<'_>],
+    inputs: &[Option<TensorIn<'_>>],
+    outputs: &mut [TensorOut<'_>],
 ) -> Result<(), KernelError> {
-    Err(KernelError::Unsupported {
-        op: op.name().into(),
-        msg: "no kernel yet".into(),
-    })
-}
-
-/// Expands a sparse constant (TFLite's TACO-style encoding) into dense bytes.
-pub fn densify(
-    _sparsity: &crate::model::Sparsity,
-    _dense_shape: &[usize],
-    _elem_size: usize,
-    _values: &[u8],
-) -> Result<Vec<u8>, KernelError> {
-    Err(KernelError::Unsupported {
-        op: "DENSIFY".into(),
-        msg: "no kernel yet".into(),
-    })
+    let name = op.name();
+    let mut ins = Vec::with_capacity(inputs.len());
+    for (i, t) in inputs.iter().enumerate() {
+        ins.push(match t {
+            Some(t) => {
+                if let Some(size) = t.dtype.size_bytes() {
+                    let n = util::numel(name, t.shape)?;
+                    if n.checked_mul(size) != Some(t.bytes.len()) {
+                        return Err(invalid(
+                            name,
+                            format!(
+                                "input {i} has {} bytes, shape {:?} of {} needs {}",
+                                t.bytes.len(),
+                                t.shape,
+                                t.dtype.name(),
+                                n * size
+                            ),
+                        ));
+                    }
+                }
+                Some(ShapeIn {
+                    shape: t.shape,
+                    dtype: t.dtype,
+                    values: Some(t.bytes),
+                })
+            }
+            None => None,
+        });
+    }
+    if let Op::Densify = op {
+        return Err(util::unsupported(
+            name,
+            "DENSIFY is folded at plan time (see cpu::densify), not executed",
+        ));
+    }
+    if let Op::Unsupported { .. } = op {
+        return Err(util::unsupported(name, "operator has no CPU kernel"));
+    }
+    if let Some(act) = fused_activation(op) {
+        check_activation(name, act).map_err(|m| util::unsupported(name, m))?;
+    }
+    let shapes = match infer_shapes(op, &ins) {
+        // A RESHAPE without a shape input keeps its bytes; the output's size is checked there.
+        Err(KernelError::Invalid { msg, .. })
+            if matches!(op, Op::Reshape) && msg.contains(NEEDS_VALUE) =>
+        {
+            return movement::copy_bytes(name, &ins, outputs);
+        }
+        r => r?,
+    };
+    if outputs.len() != shapes.len() {
+        return Err(invalid(
+            name,
+            format!("has {} outputs, expected {}", outputs.len(), shapes.len()),
+        ));
+    }
+    for (i, (o, s)) in outputs.iter().zip(&shapes).enumerate() {
+        let size = util::elem_size(name, o.dtype)?;
+        let n = util::numel(name, s)?;
+        if n.checked_mul(size) != Some(o.bytes.len()) {
+            return Err(invalid(
+                name,
+                format!(
+                    "output {i} has {} bytes, shape {s:?} of {} needs {}",
+                    o.bytes.len(),
+                    o.dtype.name(),
+                    n * size
+                ),
+            ));
+        }
+    }
+    let ins = &ins[..];
+    match op {
+        Op::Conv2D(o) => conv::conv2d(ctx, name, o, ins, &shapes[0], outputs),
+        Op::DepthwiseConv2D(o) => conv::depthwise(ctx, name, o, ins, &shapes[0], outputs),
+        Op::FullyConnected(o) => conv::fully_connected(ctx, name, o, ins, outputs),
+        Op::TransposeConv(_) | Op::Conv2DTransposeBias { .. } => {
+            conv::transpose_conv(ctx, name, op, ins, outputs)
+        }
+        Op::Add(a) | Op::Sub(a) | Op::Mul(a) | Op::Div(a) => {
+            elementwise::binary(name, op, *a, ins, &shapes[0], outputs)
+        }
+        Op::Maximum | Op::Minimum | Op::SquaredDifference => {
+            elementwise::binary(name, op, Activation::None, ins, &shapes[0], outputs)
+        }
+        Op::Prelu => elementwise::prelu(name, ins, &shapes[0], outputs),
+        Op::Softmax { beta } => activation::softmax(name, *beta, ins, outputs),
+        Op::Relu
+        | Op::Relu6
+        | Op::ReluN1To1
+        | Op::LeakyRelu { .. }
+        | Op::Logistic
+        | Op::Tanh
+        | Op::HardSwish
+        | Op::Exp
+        | Op::Rsqrt
+        | Op::Sqrt
+        | Op::Abs => activation::unary(name, op, ins, outputs),
+        Op::MaxPool2D(o) => pool::pool(name, o, true, ins, &shapes[0], outputs),
+        Op::AveragePool2D(o) => pool::pool(name, o, false, ins, &shapes[0], outputs),
+        Op::Mean { keep_dims } | Op::Sum { keep_dims } | Op::ReduceMax { keep_dims } => {
+            reduce::reduce(name, op, *keep_dims, ins, outputs)
+        }
+        Op::Pad | Op::PadV2 => movement::pad(name, op, ins, outputs),
+        Op::MirrorPad(mode) => movement::mirror_pad(name, *mode, ins, outputs),
+        Op::Concatenation { axis, activation } => {
+            movement::concat(name, *axis, *activation, ins, outputs)
+        }
+        Op::Reshape | Op::Squeeze { .. } => movement::copy_bytes(name, ins, outputs),
+        Op::Transpose => movement::transpose(name, ins, outputs),
+        Op::StridedSlice(o) => slice::strided_slice(name, o, ins, outputs),
+        Op::Slice => slice::slice(name, ins, outputs),
+        Op::Split { num_splits } => movement::split(name, *num_splits, None, ins, outputs),
+        Op::SplitV { num_splits } => movement::split(name, *num_splits, Some(()), ins, outputs),
+        Op::Pack { axis, values_count } => movement::pack(name, *axis, *values_count, ins, outputs),
+        Op::Unpack { axis, num } => movement::unpack(name, *axis, *num, ins, outputs),
+        Op::Gather { axis, batch_dims } => movement::gather(name, *axis, *batch_dims, ins, outputs),
+        Op::ResizeBilinear(o) => resize::resize(name, o, true, ins, &shapes[0], outputs),
+        Op::ResizeNearestNeighbor(o) => resize::resize(name, o, false, ins, &shapes[0], outputs),
+        Op::DepthToSpace { block_size } => {
+            movement::depth_to_space(name, *block_size, ins, outputs)
+        }
+        Op::SpaceToDepth { block_size } => {
+            movement::space_to_depth(name, *block_size, ins, outputs)
+        }
+        Op::Dequantize => misc::dequantize(name, ins, outputs),
+        Op::Cast => misc::cast(name, ins, outputs),
+        Op::Shape => misc::shape(name, ins, outputs),
+        Op::Densify | Op::Unsupported { .. } => Err(util::unsupported(name, "no kernel")),
+    }
 }

@@ -1,0 +1,1007 @@
+//! Convolutions: CONV_2D (im2col + GEMM), DEPTHWISE_CONV_2D (direct loops), FULLY_CONNECTED
+//! (GEMM) and transposed convolutions (GEMM + gather).
+
+use super::util::{
+    activation_range, apply_activation, arg, conv_geometry, f32_in, f32_out, ints, invalid,
+    opt_arg, out0, prod, unsupported, Res,
+};
+use super::{CpuContext, ShapeIn, TensorOut};
+use crate::graph::Op;
+use crate::model::{
+    Activation, Conv2DOptions, DepthwiseConv2DOptions, FullyConnectedOptions, Padding,
+};
+
+/// Work (multiply-adds) below which a kernel runs on one thread.
+const PARALLEL_WORK: usize = 1 << 16;
+
+/// `c[m×n] = a[m×k] · b[k×n] + beta·c` for strided `a`, `b` and row-major `c` (row stride `rsc`).
+/// Checks every index the multiplication touches before calling the GEMM.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sgemm(
+    op: &str,
+    (m, k, n): (usize, usize, usize),
+    a: &[f32],
+    (rsa, csa): (usize, usize),
+    b: &[f32],
+    (rsb, csb): (usize, usize),
+    c: &mut [f32],
+    rsc: usize,
+    beta: f32,
+) -> Res<()> {
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    let last = |rows: usize, cols: usize, rs: usize, cs: usize| {
+        (rows - 1)
+            .checked_mul(rs)
+            .and_then(|x| (cols - 1).checked_mul(cs).and_then(|y| x.checked_add(y)))
+    };
+    let fits = |l: Option<usize>, len: usize| l.is_some_and(|l| l < len);
+    if !fits(last(m, n, rsc, 1), c.len()) {
+        return Err(invalid(op, "GEMM output out of bounds"));
+    }
+    if k == 0 {
+        c.iter_mut().for_each(|x| *x *= beta);
+        return Ok(());
+    }
+    if !fits(last(m, k, rsa, csa), a.len()) || !fits(last(k, n, rsb, csb), b.len()) {
+        return Err(invalid(op, "GEMM operand out of bounds"));
+    }
+    // SAFETY: the largest offsets reached in a, b and c were checked against their lengths
+    // above, and `c` does not alias `a` or `b` (it is a distinct &mut slice).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            rsc as isize,
+            beta != 0.0,
+            a.as_ptr(),
+            csa as isize,
+            rsa as isize,
+            b.as_ptr(),
+            csb as isize,
+            rsb as isize,
+            beta,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+    Ok(())
+}
+
+/// Number of tasks worth splitting `work` multiply-adds over `rows` independent rows into.
+fn task_count(ctx: &CpuContext, work: usize, rows: usize) -> usize {
+    if work < PARALLEL_WORK {
+        1
+    } else {
+        ctx.threads().min(rows).max(1)
+    }
+}
+
+/// Fills each row of `out` (rows of `bias.len()` values) with `bias`, or zeros without one.
+fn fill_bias(out: &mut [f32], bias: Option<&[f32]>, o: usize) {
+    match bias {
+        Some(b) if o > 0 => out.chunks_exact_mut(o).for_each(|r| r.copy_from_slice(b)),
+        _ => out.iter_mut().for_each(|x| *x = 0.0),
+    }
+}
+
+fn bias_of<'a>(
+    op: &str,
+    inputs: &[Option<ShapeIn<'a>>],
+    i: usize,
+    o: usize,
+) -> Res<Option<&'a [f32]>> {
+    match opt_arg(inputs, i) {
+        None => Ok(None),
+        Some(b) => {
+            let v = f32_in(op, &b, "bias")?;
+            if v.len() != o {
+                return Err(invalid(
+                    op,
+                    format!("bias has {} elements, output has {o} channels", v.len()),
+                ));
+            }
+            Ok(Some(v))
+        }
+    }
+}
+
+fn rank4(op: &str, what: &str, shape: &[usize]) -> Res<[usize; 4]> {
+    <[usize; 4]>::try_from(shape)
+        .map_err(|_| invalid(op, format!("{what} must be 4-D, has shape {shape:?}")))
+}
+
+fn check_bias_shape(op: &str, inputs: &[Option<ShapeIn<'_>>], i: usize, o: usize) -> Res<()> {
+    if let Some(b) = opt_arg(inputs, i) {
+        if prod(b.shape) != o {
+            return Err(invalid(
+                op,
+                format!("bias has shape {:?}, output has {o} channels", b.shape),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Geometry of a CONV_2D.
+struct ConvGeom {
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    oh: usize,
+    ow: usize,
+    o: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    dh: usize,
+    dw: usize,
+    ph: usize,
+    pw: usize,
+}
+
+fn conv_geom(op: &str, o: &Conv2DOptions, inputs: &[Option<ShapeIn<'_>>]) -> Res<ConvGeom> {
+    let [n, h, w, c] = rank4(op, "input", arg(op, inputs, 0)?.shape)?;
+    let [oc, kh, kw, ic] = rank4(op, "filter", arg(op, inputs, 1)?.shape)?;
+    if ic != c {
+        return Err(invalid(
+            op,
+            format!("filter has {ic} input channels, input has {c}"),
+        ));
+    }
+    check_bias_shape(op, inputs, 2, oc)?;
+    let (oh, ph) = conv_geometry(op, o.padding, h, kh, o.stride_h, o.dilation_h)?;
+    let (ow, pw) = conv_geometry(op, o.padding, w, kw, o.stride_w, o.dilation_w)?;
+    Ok(ConvGeom {
+        n,
+        h,
+        w,
+        c,
+        oh,
+        ow,
+        o: oc,
+        kh,
+        kw,
+        sh: o.stride_h as usize,
+        sw: o.stride_w as usize,
+        dh: o.dilation_h as usize,
+        dw: o.dilation_w as usize,
+        ph,
+        pw,
+    })
+}
+
+pub(super) fn conv2d_shape(
+    op: &str,
+    o: &Conv2DOptions,
+    inputs: &[Option<ShapeIn<'_>>],
+) -> Res<Vec<usize>> {
+    let g = conv_geom(op, o, inputs)?;
+    Ok(vec![g.n, g.oh, g.ow, g.o])
+}
+
+/// Copies the receptive fields of output rows `m0..m0 + rows` into `dst` (one row of
+/// `kh*kw*c` values per output pixel, zeros where the window leaves the input).
+fn im2col(g: &ConvGeom, input: &[f32], m0: usize, rows: usize, dst: &mut [f32]) {
+    let k = g.kh * g.kw * g.c;
+    let (mut n, rem) = (m0 / (g.oh * g.ow), m0 % (g.oh * g.ow));
+    let (mut oy, mut ox) = (rem / g.ow, rem % g.ow);
+    for row in dst.chunks_exact_mut(k).take(rows) {
+        let img = &input[n * g.h * g.w * g.c..(n + 1) * g.h * g.w * g.c];
+        let mut chunks = row.chunks_exact_mut(g.kw * g.c);
+        for ky in 0..g.kh {
+            let Some(dst_ky) = chunks.next() else { break };
+            let iy = (oy * g.sh + ky * g.dh) as isize - g.ph as isize;
+            if iy < 0 || iy as usize >= g.h {
+                dst_ky.fill(0.0);
+                continue;
+            }
+            let src_row = &img[iy as usize * g.w * g.c..(iy as usize + 1) * g.w * g.c];
+            let x0 = (ox * g.sw) as isize - g.pw as isize;
+            if g.dw == 1 && x0 >= 0 && x0 as usize + g.kw <= g.w {
+                // The whole window row is inside the input and contiguous.
+                let s = x0 as usize * g.c;
+                copy_small(dst_ky, &src_row[s..s + g.kw * g.c]);
+                continue;
+            }
+            for (kx, d) in dst_ky.chunks_exact_mut(g.c).enumerate() {
+                let ix = x0 + (kx * g.dw) as isize;
+                if ix < 0 || ix as usize >= g.w {
+                    d.fill(0.0);
+                } else {
+                    copy_small(d, &src_row[ix as usize * g.c..(ix as usize + 1) * g.c]);
+                }
+            }
+        }
+        ox += 1;
+        if ox == g.ow {
+            ox = 0;
+            oy += 1;
+            if oy == g.oh {
+                oy = 0;
+                n += 1;
+            }
+        }
+    }
+}
+
+/// Copies `src` into `dst` (same length), avoiding a `memcpy` call for short runs.
+#[inline(always)]
+fn copy_small(dst: &mut [f32], src: &[f32]) {
+    if dst.len() <= 16 {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
+    } else {
+        dst.copy_from_slice(src);
+    }
+}
+
+/// A block of rows: first row, its output, its scratch.
+type Block<'a> = (usize, &'a mut [f32], &'a mut [f32]);
+
+/// Splits `out` (rows of `row_len` values) into `tasks` contiguous blocks and runs
+/// `f(task, first_row, block, scratch_block)` on each, in parallel.
+fn run_row_blocks(
+    ctx: &CpuContext,
+    out: &mut [f32],
+    row_len: usize,
+    rows: usize,
+    tasks: usize,
+    (scratch, scratch_per_task): (&mut [f32], usize),
+    f: impl Fn(usize, &mut [f32], &mut [f32]) -> Res<()> + Sync + Send,
+) -> Res<()> {
+    let rows_per = rows.div_ceil(tasks.max(1)).max(1);
+    let mut blocks: Vec<Block<'_>> = Vec::with_capacity(tasks);
+    let mut rest = out;
+    let mut srest = scratch;
+    let mut r0 = 0;
+    while r0 < rows {
+        let nr = rows_per.min(rows - r0);
+        let take = (nr * row_len).min(rest.len());
+        let (a, b) = std::mem::take(&mut rest).split_at_mut(take);
+        let stake = scratch_per_task.min(srest.len());
+        let (sa, sb) = std::mem::take(&mut srest).split_at_mut(stake);
+        blocks.push((r0, a, sa));
+        rest = b;
+        srest = sb;
+        r0 += nr;
+    }
+    let results: Vec<std::sync::Mutex<Res<()>>> = (0..blocks.len())
+        .map(|_| std::sync::Mutex::new(Ok(())))
+        .collect();
+    let blocks: Vec<std::sync::Mutex<Block<'_>>> =
+        blocks.into_iter().map(std::sync::Mutex::new).collect();
+    ctx.parallel_for(blocks.len(), |t| {
+        let Ok(mut b) = blocks[t].lock() else { return };
+        let (r0, ref mut o, ref mut s) = *b;
+        let r = f(r0, o, s);
+        if let Ok(mut slot) = results[t].lock() {
+            *slot = r;
+        }
+    });
+    for r in results {
+        r.into_inner().unwrap_or(Ok(()))?;
+    }
+    Ok(())
+}
+
+/// Rows of im2col processed per GEMM call.
+fn tile_rows(k: usize) -> usize {
+    (32 * 1024 / k.max(1)).clamp(32, 512)
+}
+
+pub(super) fn conv2d(
+    ctx: &CpuContext,
+    op: &str,
+    o: &Conv2DOptions,
+    inputs: &[Option<ShapeIn<'_>>],
+    out_shape: &[usize],
+    outputs: &mut [TensorOut<'_>],
+) -> Res<()> {
+    let g = conv_geom(op, o, inputs)?;
+    let input = f32_in(op, &arg(op, inputs, 0)?, "input")?;
+    let filter = f32_in(op, &arg(op, inputs, 1)?, "filter")?;
+    let bias = bias_of(op, inputs, 2, g.o)?;
+    let out = f32_out(op, out0(op, outputs)?, prod(out_shape))?;
+    let m = g.n * g.oh * g.ow;
+    let k = g.kh * g.kw * g.c;
+    let tasks = task_count(ctx, m * k * g.o, m);
+    let act = o.activation;
+    let direct = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+    if direct {
+        // 1x1 convolution: the input already is the [M, C] matrix.
+        return run_row_blocks(ctx, out, g.o, m, tasks, (&mut [], 0), |r0, blk, _| {
+            let rows = blk.len() / g.o.max(1);
+            fill_bias(blk, bias, g.o);
+            let a = &input[r0 * k..(r0 + rows) * k];
+            sgemm(op, (rows, k, g.o), a, (k, 1), filter, (1, k), blk, g.o, 1.0)?;
+            apply_activation(act, blk);
+            Ok(())
+        });
+    }
+    let tile = tile_rows(k);
+    let per_task = tile * k;
+    ctx.with_scratch(per_task * tasks, |scratch| {
+        run_row_blocks(
+            ctx,
+            out,
+            g.o,
+            m,
+            tasks,
+            (scratch, per_task),
+            |r0, blk, col| {
+                let rows = blk.len() / g.o.max(1);
+                let mut t0 = 0;
+                while t0 < rows {
+                    let tr = tile.min(rows - t0);
+                    im2col(&g, input, r0 + t0, tr, col);
+                    let c = &mut blk[t0 * g.o..(t0 + tr) * g.o];
+                    fill_bias(c, bias, g.o);
+                    sgemm(op, (tr, k, g.o), col, (k, 1), filter, (1, k), c, g.o, 1.0)?;
+                    apply_activation(act, c);
+                    t0 += tr;
+                }
+                Ok(())
+            },
+        )
+    })
+}
+
+/// Geometry of a DEPTHWISE_CONV_2D.
+struct DwGeom {
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    oh: usize,
+    ow: usize,
+    o: usize,
+    mult: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    dh: usize,
+    dw: usize,
+    ph: usize,
+    pw: usize,
+}
+
+fn dw_geom(op: &str, o: &DepthwiseConv2DOptions, inputs: &[Option<ShapeIn<'_>>]) -> Res<DwGeom> {
+    let [n, h, w, c] = rank4(op, "input", arg(op, inputs, 0)?.shape)?;
+    let [one, kh, kw, oc] = rank4(op, "filter", arg(op, inputs, 1)?.shape)?;
+    if one != 1 {
+        return Err(invalid(
+            op,
+            format!("filter must be [1, H, W, C], has first dimension {one}"),
+        ));
+    }
+    if c == 0 || oc % c != 0 {
+        return Err(invalid(
+            op,
+            format!("filter has {oc} channels, not a multiple of the input's {c}"),
+        ));
+    }
+    check_bias_shape(op, inputs, 2, oc)?;
+    let (oh, ph) = conv_geometry(op, o.padding, h, kh, o.stride_h, o.dilation_h)?;
+    let (ow, pw) = conv_geometry(op, o.padding, w, kw, o.stride_w, o.dilation_w)?;
+    Ok(DwGeom {
+        n,
+        h,
+        w,
+        c,
+        oh,
+        ow,
+        o: oc,
+        mult: oc / c,
+        kh,
+        kw,
+        sh: o.stride_h as usize,
+        sw: o.stride_w as usize,
+        dh: o.dilation_h as usize,
+        dw: o.dilation_w as usize,
+        ph,
+        pw,
+    })
+}
+
+pub(super) fn depthwise_shape(
+    op: &str,
+    o: &DepthwiseConv2DOptions,
+    inputs: &[Option<ShapeIn<'_>>],
+) -> Res<Vec<usize>> {
+    let g = dw_geom(op, o, inputs)?;
+    Ok(vec![g.n, g.oh, g.ow, g.o])
+}
+
+pub(super) fn depthwise(
+    ctx: &CpuContext,
+    op: &str,
+    o: &DepthwiseConv2DOptions,
+    inputs: &[Option<ShapeIn<'_>>],
+    out_shape: &[usize],
+    outputs: &mut [TensorOut<'_>],
+) -> Res<()> {
+    let g = dw_geom(op, o, inputs)?;
+    let input = f32_in(op, &arg(op, inputs, 0)?, "input")?;
+    let filter = f32_in(op, &arg(op, inputs, 1)?, "filter")?;
+    let bias = bias_of(op, inputs, 2, g.o)?;
+    let out = f32_out(op, out0(op, outputs)?, prod(out_shape))?;
+    let rows = g.n * g.oh;
+    let row_len = g.ow * g.o;
+    let tasks = task_count(ctx, out.len() * g.kh * g.kw, rows);
+    let act = o.activation;
+    let fma = has_fma();
+    run_row_blocks(
+        ctx,
+        out,
+        row_len,
+        rows,
+        tasks,
+        (&mut [], 0),
+        |r0, blk, _| {
+            let args = DwArgs {
+                g: &g,
+                input,
+                filter,
+                bias,
+                act,
+            };
+            #[cfg(target_arch = "x86_64")]
+            if fma {
+                // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `has_fma`).
+                unsafe { dw_rows_fma(&args, r0, blk) };
+                return Ok(());
+            }
+            let _ = fma;
+            dw_rows::<false>(&args, r0, blk);
+            Ok(())
+        },
+    )
+}
+
+/// Whether the CPU has AVX2 and FMA (for the hand-vectorized loops).
+fn has_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+struct DwArgs<'a> {
+    g: &'a DwGeom,
+    input: &'a [f32],
+    filter: &'a [f32],
+    bias: Option<&'a [f32]>,
+    act: Activation,
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dw_rows_fma(a: &DwArgs<'_>, r0: usize, blk: &mut [f32]) {
+    dw_rows::<true>(a, r0, blk)
+}
+
+/// Dot product of two equally long slices.
+fn dot(fma: bool, a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if fma {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `has_fma`).
+        return unsafe { dot_fma(a, b) };
+    }
+    let _ = fma;
+    dot_impl::<false>(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_fma(a: &[f32], b: &[f32]) -> f32 {
+    dot_impl::<true>(a, b)
+}
+
+#[inline(always)]
+fn dot_impl<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
+    const L: usize = 32;
+    let mut acc = [0f32; L];
+    let (ca, cb) = (a.chunks_exact(L), b.chunks_exact(L));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..L {
+            acc[l] = madd::<FMA>(acc[l], x[l], y[l]);
+        }
+    }
+    let mut s = 0f32;
+    for (x, y) in ra.iter().zip(rb) {
+        s = madd::<FMA>(s, *x, *y);
+    }
+    acc.iter().sum::<f32>() + s
+}
+
+/// Channels processed together in registers by the depthwise kernel.
+const LANES: usize = 16;
+
+#[inline(always)]
+fn madd<const FMA: bool>(acc: f32, x: f32, w: f32) -> f32 {
+    if FMA {
+        x.mul_add(w, acc)
+    } else {
+        acc + x * w
+    }
+}
+
+/// Depthwise convolution of output rows `r0..` (each `ow * o` values) into `blk`.
+#[inline(always)]
+fn dw_rows<const FMA: bool>(a: &DwArgs<'_>, r0: usize, blk: &mut [f32]) {
+    let g = a.g;
+    let row_len = g.ow * g.o;
+    let (lo, hi) = activation_range(a.act).unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+    // (input offset, filter offset) of the taps inside the input, per output pixel.
+    let mut taps: Vec<(usize, usize)> = Vec::with_capacity(g.kh * g.kw);
+    for (r, orow) in blk.chunks_exact_mut(row_len.max(1)).enumerate() {
+        let (n, oy) = ((r0 + r) / g.oh, (r0 + r) % g.oh);
+        let img = n * g.h * g.w * g.c;
+        for (ox, acc) in orow.chunks_exact_mut(g.o).enumerate() {
+            taps.clear();
+            for ky in 0..g.kh {
+                let iy = (oy * g.sh + ky * g.dh) as isize - g.ph as isize;
+                if iy < 0 || iy as usize >= g.h {
+                    continue;
+                }
+                for kx in 0..g.kw {
+                    let ix = (ox * g.sw + kx * g.dw) as isize - g.pw as isize;
+                    if ix < 0 || ix as usize >= g.w {
+                        continue;
+                    }
+                    taps.push((
+                        img + (iy as usize * g.w + ix as usize) * g.c,
+                        (ky * g.kw + kx) * g.o,
+                    ));
+                }
+            }
+            if g.mult == 1 {
+                let mut cb = 0;
+                for dst in acc.chunks_exact_mut(LANES) {
+                    let mut v = [0f32; LANES];
+                    if let Some(b) = a.bias {
+                        v.copy_from_slice(&b[cb..cb + LANES]);
+                    }
+                    for &(xo, wo) in &taps {
+                        let xs = &a.input[xo + cb..xo + cb + LANES];
+                        let ws = &a.filter[wo + cb..wo + cb + LANES];
+                        for l in 0..LANES {
+                            v[l] = madd::<FMA>(v[l], xs[l], ws[l]);
+                        }
+                    }
+                    for l in 0..LANES {
+                        dst[l] = v[l].clamp(lo, hi);
+                    }
+                    cb += LANES;
+                }
+                for c in cb..g.o {
+                    let mut v = a.bias.map_or(0.0, |b| b[c]);
+                    for &(xo, wo) in &taps {
+                        v = madd::<FMA>(v, a.input[xo + c], a.filter[wo + c]);
+                    }
+                    acc[c] = v.clamp(lo, hi);
+                }
+            } else {
+                fill_bias(acc, a.bias, g.o);
+                for &(xo, wo) in &taps {
+                    let px = &a.input[xo..xo + g.c];
+                    let wt = &a.filter[wo..wo + g.o];
+                    for ((acc, x), w) in acc
+                        .chunks_exact_mut(g.mult)
+                        .zip(px)
+                        .zip(wt.chunks_exact(g.mult))
+                    {
+                        for (acc, w) in acc.iter_mut().zip(w) {
+                            *acc = madd::<FMA>(*acc, *x, *w);
+                        }
+                    }
+                }
+                acc.iter_mut().for_each(|v| *v = v.clamp(lo, hi));
+            }
+        }
+        if a.act == Activation::Tanh {
+            apply_activation(a.act, orow);
+        }
+    }
+}
+
+fn fc_dims(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<(usize, usize, usize)> {
+    let input = arg(op, inputs, 0)?;
+    let w = arg(op, inputs, 1)?;
+    let [units, depth] = <[usize; 2]>::try_from(w.shape)
+        .map_err(|_| invalid(op, format!("weights must be 2-D, have shape {:?}", w.shape)))?;
+    let total = prod(input.shape);
+    if depth == 0 || !total.is_multiple_of(depth) {
+        return Err(invalid(
+            op,
+            format!(
+                "input of shape {:?} cannot be flattened to rows of {depth} (the weights' depth)",
+                input.shape
+            ),
+        ));
+    }
+    check_bias_shape(op, inputs, 2, units)?;
+    Ok((total / depth, depth, units))
+}
+
+pub(super) fn fc_shape(
+    op: &str,
+    o: &FullyConnectedOptions,
+    inputs: &[Option<ShapeIn<'_>>],
+) -> Res<Vec<usize>> {
+    if o.weights_format != 0 {
+        return Err(unsupported(op, "shuffled int8 weights are not supported"));
+    }
+    let (batch, depth, units) = fc_dims(op, inputs)?;
+    let ishape = arg(op, inputs, 0)?.shape;
+    if o.keep_num_dims {
+        match ishape.split_last() {
+            Some((&last, lead)) if last == depth => {
+                let mut s = lead.to_vec();
+                s.push(units);
+                Ok(s)
+            }
+            _ => Err(invalid(
+                op,
+                format!("keep_num_dims needs the input's last dimension to be {depth}, shape is {ishape:?}"),
+            )),
+        }
+    } else {
+        Ok(vec![batch, units])
+    }
+}
+
+pub(super) fn fully_connected(
+    ctx: &CpuContext,
+    op: &str,
+    o: &FullyConnectedOptions,
+    inputs: &[Option<ShapeIn<'_>>],
+    outputs: &mut [TensorOut<'_>],
+) -> Res<()> {
+    if o.weights_format != 0 {
+        return Err(unsupported(op, "shuffled int8 weights are not supported"));
+    }
+    let (batch, depth, units) = fc_dims(op, inputs)?;
+    let input = f32_in(op, &arg(op, inputs, 0)?, "input")?;
+    let weights = f32_in(op, &arg(op, inputs, 1)?, "weights")?;
+    let bias = bias_of(op, inputs, 2, units)?;
+    let out = f32_out(op, out0(op, outputs)?, batch * units)?;
+    let act = o.activation;
+    let work = batch * depth * units;
+    if batch < 4 {
+        // Few rows: dot products straight from the weights (a GEMM would repack them each call).
+        // The units are split over the threads; `out` is viewed as [units] blocks per row.
+        let fma = has_fma();
+        let tasks = task_count(ctx, work, units);
+        for r in 0..batch {
+            let x = &input[r * depth..(r + 1) * depth];
+            let orow = &mut out[r * units..(r + 1) * units];
+            run_row_blocks(ctx, orow, 1, units, tasks, (&mut [], 0), |u0, blk, _| {
+                for (i, o) in blk.iter_mut().enumerate() {
+                    let u = u0 + i;
+                    let w = &weights[u * depth..(u + 1) * depth];
+                    let d = dot(fma, x, w);
+                    *o = d + bias.map_or(0.0, |b| b[u]);
+                }
+                apply_activation(act, blk);
+                Ok(())
+            })?;
+        }
+        return Ok(());
+    }
+    let tasks = task_count(ctx, work, batch);
+    run_row_blocks(ctx, out, units, batch, tasks, (&mut [], 0), |r0, blk, _| {
+        let rows = blk.len() / units.max(1);
+        fill_bias(blk, bias, units);
+        let a = &input[r0 * depth..(r0 + rows) * depth];
+        sgemm(
+            op,
+            (rows, depth, units),
+            a,
+            (depth, 1),
+            weights,
+            (1, depth),
+            blk,
+            units,
+            1.0,
+        )?;
+        apply_activation(act, blk);
+        Ok(())
+    })
+}
+
+/// Geometry of a transposed convolution.
+pub(super) struct TConvGeom {
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    oh: usize,
+    ow: usize,
+    o: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    ph: usize,
+    pw: usize,
+    input: usize,
+    weights: usize,
+    bias: Option<usize>,
+    activation: Activation,
+}
+
+impl TConvGeom {
+    pub(super) fn out_shape(&self) -> Vec<usize> {
+        vec![self.n, self.oh, self.ow, self.o]
+    }
+}
+
+/// Leading padding of a transposed convolution producing `out` from a kernel of `k`: TFLite
+/// pads as for the forward convolution whose input is this output.
+fn tconv_pad(padding: Padding, out: usize, k: usize, s: usize) -> usize {
+    match padding {
+        Padding::Valid => 0,
+        Padding::Same => {
+            let fwd = out.div_ceil(s);
+            ((fwd.max(1) - 1) * s + k).saturating_sub(out) / 2
+        }
+    }
+}
+
+pub(super) fn transpose_conv_shape(
+    op: &str,
+    node: &Op,
+    inputs: &[Option<ShapeIn<'_>>],
+) -> Res<TConvGeom> {
+    let (padding, sh, sw, act, ii, wi, bi) = match node {
+        Op::TransposeConv(o) => (o.padding, o.stride_h, o.stride_w, o.activation, 2, 1, 3),
+        Op::Conv2DTransposeBias {
+            padding,
+            stride_w,
+            stride_h,
+        } => (*padding, *stride_h, *stride_w, Activation::None, 0, 1, 2),
+        _ => return Err(invalid(op, "not a transposed convolution")),
+    };
+    if sh <= 0 || sw <= 0 {
+        return Err(invalid(op, format!("strides {sh}x{sw} must be positive")));
+    }
+    let (sh, sw) = (sh as usize, sw as usize);
+    let [n, h, w, c] = rank4(op, "input", arg(op, inputs, ii)?.shape)?;
+    let [o, kh, kw, ic] = rank4(op, "weights", arg(op, inputs, wi)?.shape)?;
+    if ic != c {
+        return Err(invalid(
+            op,
+            format!("weights have {ic} input channels, input has {c}"),
+        ));
+    }
+    if kh == 0 || kw == 0 {
+        return Err(invalid(op, "weights have a zero spatial dimension"));
+    }
+    let bias = opt_arg(inputs, bi).map(|_| bi);
+    check_bias_shape(op, inputs, bi, o)?;
+    let (oh, ow) = match node {
+        Op::TransposeConv(_) => {
+            let os = ints(op, &arg(op, inputs, 0)?, "output_shape")?;
+            let [on, oh, ow, oc] = <[i64; 4]>::try_from(os.as_slice())
+                .map_err(|_| invalid(op, format!("output_shape must have 4 values, has {os:?}")))?;
+            if on != n as i64 || oc != o as i64 || oh < 0 || ow < 0 {
+                return Err(invalid(
+                    op,
+                    format!("output_shape {os:?} does not match input batch {n} and {o} output channels"),
+                ));
+            }
+            (oh as usize, ow as usize)
+        }
+        _ => match padding {
+            Padding::Same => (h * sh, w * sw),
+            Padding::Valid => (h.saturating_sub(1) * sh + kh, w.saturating_sub(1) * sw + kw),
+        },
+    };
+    Ok(TConvGeom {
+        n,
+        h,
+        w,
+        c,
+        oh,
+        ow,
+        o,
+        kh,
+        kw,
+        sh,
+        sw,
+        ph: tconv_pad(padding, oh, kh, sh),
+        pw: tconv_pad(padding, ow, kw, sw),
+        input: ii,
+        weights: wi,
+        bias,
+        activation: act,
+    })
+}
+
+/// For each output coordinate, the (kernel tap, input coordinate) pairs that reach it.
+fn tconv_taps(
+    out: usize,
+    input: usize,
+    k: usize,
+    s: usize,
+    pad: usize,
+) -> Vec<Vec<(usize, usize)>> {
+    let mut taps = vec![Vec::new(); out];
+    for i in 0..input {
+        for t in 0..k {
+            let y = (i * s + t) as isize - pad as isize;
+            if y >= 0 && (y as usize) < out {
+                taps[y as usize].push((t, i));
+            }
+        }
+    }
+    taps
+}
+
+pub(super) fn transpose_conv(
+    ctx: &CpuContext,
+    op: &str,
+    node: &Op,
+    inputs: &[Option<ShapeIn<'_>>],
+    outputs: &mut [TensorOut<'_>],
+) -> Res<()> {
+    let g = transpose_conv_shape(op, node, inputs)?;
+    let input = f32_in(op, &arg(op, inputs, g.input)?, "input")?;
+    let weights = f32_in(op, &arg(op, inputs, g.weights)?, "weights")?;
+    let bias = match g.bias {
+        Some(b) => bias_of(op, inputs, b, g.o)?,
+        None => None,
+    };
+    let out = f32_out(op, out0(op, outputs)?, prod(&g.out_shape()))?;
+    let taps = g.kh * g.kw;
+    let cols = taps * g.o;
+    let m = g.n * g.h * g.w;
+    // Weights reordered to [tap, O, C] so that row (tap, o) of the column matrix is contiguous.
+    let mut wt = vec![0f32; taps * g.o * g.c];
+    for oc in 0..g.o {
+        for t in 0..taps {
+            let src = &weights[(oc * taps + t) * g.c..(oc * taps + t + 1) * g.c];
+            wt[(t * g.o + oc) * g.c..(t * g.o + oc + 1) * g.c].copy_from_slice(src);
+        }
+    }
+    let rows_y = tconv_taps(g.oh, g.h, g.kh, g.sh, g.ph);
+    let rows_x = tconv_taps(g.ow, g.w, g.kw, g.sw, g.pw);
+    let act = g.activation;
+    ctx.with_scratch(m * cols, |col| {
+        let tasks = task_count(ctx, m * cols * g.c, m);
+        run_row_blocks(ctx, col, cols, m, tasks, (&mut [], 0), |r0, blk, _| {
+            let rows = blk.len() / cols.max(1);
+            let a = &input[r0 * g.c..(r0 + rows) * g.c];
+            sgemm(
+                op,
+                (rows, g.c, cols),
+                a,
+                (g.c, 1),
+                &wt,
+                (1, g.c),
+                blk,
+                cols,
+                0.0,
+            )
+        })?;
+        let col = &*col;
+        let out_rows = g.n * g.oh;
+        let row_len = g.ow * g.o;
+        let tasks = task_count(ctx, out.len() * taps, out_rows);
+        run_row_blocks(
+            ctx,
+            out,
+            row_len,
+            out_rows,
+            tasks,
+            (&mut [], 0),
+            |r0, blk, _| {
+                for (r, orow) in blk.chunks_exact_mut(row_len.max(1)).enumerate() {
+                    let (n, oy) = ((r0 + r) / g.oh, (r0 + r) % g.oh);
+                    for (ox, acc) in orow.chunks_exact_mut(g.o).enumerate() {
+                        fill_bias(acc, bias, g.o);
+                        for &(ky, iy) in &rows_y[oy] {
+                            for &(kx, ix) in &rows_x[ox] {
+                                let base =
+                                    ((n * g.h + iy) * g.w + ix) * cols + (ky * g.kw + kx) * g.o;
+                                for (a, v) in acc.iter_mut().zip(&col[base..base + g.o]) {
+                                    *a += v;
+                                }
+                            }
+                        }
+                    }
+                    apply_activation(act, orow);
+                }
+                Ok(())
+            },
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TensorType;
+
+    fn vals(n: usize, seed: u32) -> Vec<f32> {
+        (0..n)
+            .map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    }
+
+    /// The portable and the FMA variants of the hand-vectorized loops agree.
+    #[test]
+    fn portable_and_fma_paths_agree() {
+        for (c, mult) in [(17usize, 1usize), (3, 2), (32, 1)] {
+            let (h, w, o) = (5usize, 6usize, c * mult);
+            let x = vals(h * w * c, 1);
+            let f = vals(9 * o, 2);
+            let b = vals(o, 3);
+            let (xs, fs, bs) = ([1, h, w, c], [1, 3, 3, o], [o]);
+            let ins = [
+                Some(ShapeIn {
+                    shape: &xs,
+                    dtype: TensorType::Float32,
+                    values: Some(bytemuck::cast_slice(&x)),
+                }),
+                Some(ShapeIn {
+                    shape: &fs,
+                    dtype: TensorType::Float32,
+                    values: Some(bytemuck::cast_slice(&f)),
+                }),
+                Some(ShapeIn {
+                    shape: &bs,
+                    dtype: TensorType::Float32,
+                    values: Some(bytemuck::cast_slice(&b)),
+                }),
+            ];
+            let opts = DepthwiseConv2DOptions {
+                padding: Padding::Same,
+                stride_w: 2,
+                stride_h: 1,
+                depth_multiplier: mult as i32,
+                activation: Activation::Relu6,
+                dilation_w: 1,
+                dilation_h: 1,
+            };
+            let g = dw_geom("DW", &opts, &ins).unwrap();
+            let args = DwArgs {
+                g: &g,
+                input: &x,
+                filter: &f,
+                bias: Some(&b),
+                act: Activation::Relu6,
+            };
+            let n = g.oh * g.ow * g.o;
+            let (mut p, mut q) = (vec![0f32; n], vec![0f32; n]);
+            dw_rows::<false>(&args, 0, &mut p);
+            dw_rows::<true>(&args, 0, &mut q);
+            for (a, b) in p.iter().zip(&q) {
+                assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+            }
+            assert!(p.iter().any(|v| *v != 0.0));
+        }
+        let (a, b) = (vals(101, 4), vals(101, 5));
+        let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((dot_impl::<false>(&a, &b) - naive).abs() < 1e-4);
+        assert!((dot_impl::<true>(&a, &b) - naive).abs() < 1e-4);
+    }
+}
