@@ -70,7 +70,7 @@ pub fn read_npz(path: impl AsRef<Path>) -> Result<Vec<(String, NpArray)>, NpzErr
         let Some(file) = archive.by_name(&name).map_err(io)? else {
             continue;
         };
-        let descr = file.dtype().descr();
+        let descr = file.dtype().descr().trim_matches('\'').to_string();
         let dtype = dtype_of(&descr).ok_or_else(|| NpzError::DType {
             path: path.display().to_string(),
             name: name.clone(),
