@@ -5,6 +5,10 @@ For every MODELS_DIR/NAME.tflite this writes, into OUT_DIR:
   NAME.json          op histogram, inputs and outputs (name, shape, dtype) as the reference sees them
   NAME.inputs.npz    seeded inputs, arrays keyed "0", "1", ... in input order
   NAME.outputs.npz   the reference's outputs for those inputs, keyed "0", "1", ... in output order
+  NAME.image.inputs.npz / NAME.image.outputs.npz
+                     the same for a real photograph (IMAGE, resized to the model's [1, H, W, 3]
+                     input and scaled to [-1, 1] as the MediaPipe models expect), for models
+                     with such an input
 Inputs are uniform in [0, 1) from numpy's default_rng(0), the convention of ../shared/peers.
 The reference kernels (no default delegate) are used where the model allows it; a model with a
 custom op only the default (XNNPACK) backend knows runs with that backend, and the JSON says which.
@@ -44,8 +48,22 @@ def describe(details):
     ]
 
 
+def image_input(image_path, details):
+    """The photograph as the model's input, or None when the input is not [1, H, W, 3] float."""
+    if len(details) != 1:
+        return None
+    shape = [int(s) for s in details[0]["shape"]]
+    if len(shape) != 4 or shape[0] != 1 or shape[3] != 3 or not np.issubdtype(details[0]["dtype"], np.floating):
+        return None
+    from PIL import Image
+
+    img = Image.open(image_path).convert("RGB").resize((shape[2], shape[1]), Image.BILINEAR)
+    return [(np.asarray(img, dtype=np.float32) / 127.5 - 1.0)[None, ...]]
+
+
 def main():
     models, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+    image = sys.argv[3] if len(sys.argv) > 3 else None
     out.mkdir(parents=True, exist_ok=True)
     for model in sorted(models.glob("*.tflite")):
         name = model.stem
@@ -69,6 +87,12 @@ def main():
         (out / f"{name}.json").write_text(json.dumps(info, indent=1) + "\n")
         np.savez(out / f"{name}.inputs.npz", **{str(i): x for i, x in enumerate(inputs)})
         np.savez(out / f"{name}.outputs.npz", **{str(i): y for i, y in enumerate(outs)})
+        photo = image_input(image, it.get_input_details()) if image else None
+        if photo is not None:
+            resolver = OpResolverType.AUTO if runtime == "xnnpack" else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+            _, _, photo_outs = run(model, resolver, photo)
+            np.savez(out / f"{name}.image.inputs.npz", **{str(i): x for i, x in enumerate(photo)})
+            np.savez(out / f"{name}.image.outputs.npz", **{str(i): y for i, y in enumerate(photo_outs)})
         print(f"reference: {name}: {len(ops)} ops via {runtime}", file=sys.stderr)
 
 

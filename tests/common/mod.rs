@@ -15,7 +15,7 @@ pub fn assets() -> Option<PathBuf> {
     let dir = std::env::var_os("HALFGPU_ASSETS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-assets"));
-    if dir.join(".complete-v1").exists() {
+    if dir.join(".complete-v2").exists() {
         return Some(dir);
     }
     assert!(
