@@ -384,7 +384,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 return op_err(view, "weights must be a constant [out, in] matrix");
             }
             let (out, inn) = (w.shape[0] as u32, w.shape[1] as u32);
-            if inn == 0 || numel(x.shape) % inn as usize != 0 {
+            if inn == 0 || !numel(x.shape).is_multiple_of(inn as usize) {
                 return op_err(
                     view,
                     format!("input {:?} is not a whole number of rows of {inn}", x.shape),

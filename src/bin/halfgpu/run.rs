@@ -1,101 +1,40 @@
-//! The `halfgpu` command-line tool.
+//! `halfgpu run`: one inference, a summary of the outputs, optional .npz in and out.
 
-use std::process::ExitCode;
+use crate::backend::BackendArgs;
 
-use clap::{Parser, Subcommand};
-
-#[derive(Parser)]
-#[command(
-    name = "halfgpu",
-    version,
-    about = "Run TensorFlow Lite models on the GPU in half precision"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Summarise a .tflite file: operators, tensors, dtypes, inputs and outputs.
-    ///
-    /// Example: halfgpu inspect face_detection_short_range.tflite --json
-    Inspect {
-        /// The .tflite model.
-        model: std::path::PathBuf,
-        /// Print one JSON object instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Run one inference on the CPU and summarise the outputs.
-    ///
-    /// Example: halfgpu run model.tflite --inputs in.npz --outputs out.npz --threads 2
-    Run {
-        /// The .tflite model.
-        model: std::path::PathBuf,
-        /// An .npz with one array per input, keyed by input name (or by position "0", "1", ...).
-        /// Without it, inputs are filled with seeded uniform values in [0, 1).
-        #[arg(long)]
-        inputs: Option<std::path::PathBuf>,
-        /// Write the outputs to this .npz, keyed by output tensor name.
-        #[arg(long)]
-        outputs: Option<std::path::PathBuf>,
-        /// CPU threads.
-        #[arg(long, default_value_t = 1)]
-        threads: usize,
-    },
-}
-
-fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("halfgpu: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    match cli.command {
-        Command::Inspect { model, json } => {
-            let bytes = std::fs::read(&model)
-                .map_err(|e| format!("cannot read {}: {e}", model.display()))?;
-            let m = halfgpu::model::read_model(&bytes)?;
-            let summary = halfgpu::inspect::ModelSummary::new(&m, bytes.len());
-            if json {
-                emit(&format!("{}\n", serde_json::to_string_pretty(&summary)?))?;
-            } else {
-                emit(&summary.to_text())?;
-            }
-        }
-        Command::Run {
-            model,
-            inputs,
-            outputs,
-            threads,
-        } => run_model(&model, inputs.as_deref(), outputs.as_deref(), threads)?,
-    }
-    Ok(())
-}
-
-fn run_model(
+/// Runs `path` once and prints a summary of each output.
+pub fn run_model(
     path: &std::path::Path,
     inputs: Option<&std::path::Path>,
     outputs: Option<&std::path::Path>,
-    threads: usize,
+    backend: &BackendArgs,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let threads = backend.threads;
     use halfgpu::model::TensorType;
     use halfgpu::npz::NpArray;
     use rand::{Rng, SeedableRng};
     let model = halfgpu::model::read_model_file(path)?;
     let start = std::time::Instant::now();
-    let mut it = halfgpu::runtime::Interpreter::builder(&model)
-        .threads(threads)
-        .build()?;
+    let (mut it, gpu) = backend.build(&model)?;
     let build_ms = start.elapsed().as_secs_f64() * 1e3;
+    if let Some(g) = &gpu {
+        println!("GPU: {}", g.adapter);
+        println!(
+            "precision: {}{}",
+            g.precision,
+            g.note
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        );
+        print!("{}", it.delegation_report().to_text());
+        if let Ok(m) = g.memory.lock() {
+            println!(
+                "GPU memory: weights {} bytes, activations {} bytes (lower bound {}), staging {} bytes",
+                m.weight_bytes, m.activation_bytes, m.activation_lower_bound_bytes, m.staging_bytes
+            );
+        }
+    }
     match inputs {
         Some(npz) => {
             let arrays = halfgpu::npz::read_npz(npz)?;
@@ -195,13 +134,4 @@ fn aligned(bytes: &[u8]) -> Vec<u32> {
     let mut v = vec![0u32; n];
     bytemuck::cast_slice_mut::<u32, u8>(&mut v).copy_from_slice(&bytes[..n * 4]);
     v
-}
-
-/// Writes to stdout; a closed pipe (`halfgpu inspect m | head`) ends output quietly.
-fn emit(text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r,
-    }
 }

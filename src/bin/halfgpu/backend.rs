@@ -1,0 +1,80 @@
+//! The options every command shares for choosing where a model runs.
+
+use halfgpu::gpu::{GpuDelegate, GpuDelegateOptions, Precision};
+use halfgpu::model::Model;
+use halfgpu::runtime::Interpreter;
+
+/// Where to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DelegateKind {
+    /// The CPU kernels only.
+    Cpu,
+    /// The GPU delegate, with CPU fallback for what it does not support.
+    Gpu,
+}
+
+/// Options for the backend, shared by `run`, `inspect`, `bench` and `profile`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct BackendArgs {
+    /// Run on the CPU or with the GPU delegate.
+    #[arg(long, value_enum, default_value_t = DelegateKind::Cpu)]
+    pub delegate: DelegateKind,
+    /// GPU precision: f32, f32f16 (f16 storage, f32 math) or f16. Default: f32, or f16 with
+    /// --precision-loss-allowed.
+    #[arg(long, value_parser = parse_precision)]
+    pub precision: Option<Precision>,
+    /// Allow f16 on the GPU (TFLite's is_precision_loss_allowed).
+    #[arg(long)]
+    pub precision_loss_allowed: bool,
+    /// Use the first GPU adapter whose name contains this text.
+    #[arg(long)]
+    pub adapter: Option<String>,
+    /// Delegate at most this many partitions (the largest).
+    #[arg(long)]
+    pub max_partitions: Option<usize>,
+    /// CPU threads for the nodes that run on the CPU.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+}
+
+fn parse_precision(s: &str) -> Result<Precision, String> {
+    Precision::parse(s).ok_or_else(|| format!("unknown precision {s:?}: use f32, f32f16 or f16"))
+}
+
+/// What the GPU side reports after building.
+pub struct GpuInfo {
+    pub adapter: String,
+    pub precision: Precision,
+    pub note: Option<String>,
+    pub memory: std::sync::Arc<std::sync::Mutex<halfgpu::gpu::MemoryReport>>,
+}
+
+impl BackendArgs {
+    /// Builds the interpreter these options describe.
+    pub fn build(
+        &self,
+        model: &Model,
+    ) -> Result<(Interpreter, Option<GpuInfo>), Box<dyn std::error::Error>> {
+        let builder = Interpreter::builder(model).threads(self.threads);
+        match self.delegate {
+            DelegateKind::Cpu => Ok((builder.build()?, None)),
+            DelegateKind::Gpu => {
+                let mut options = GpuDelegateOptions::default()
+                    .precision_loss_allowed(self.precision_loss_allowed)
+                    .max_delegated_partitions(self.max_partitions);
+                options.precision = self.precision;
+                if let Some(a) = &self.adapter {
+                    options = options.adapter(a.clone());
+                }
+                let gpu = GpuDelegate::new(options)?;
+                let info = GpuInfo {
+                    adapter: gpu.context().summary(),
+                    precision: gpu.effective_precision(),
+                    note: gpu.precision_note().map(str::to_string),
+                    memory: gpu.memory_handle(),
+                };
+                Ok((builder.delegate(gpu).build()?, Some(info)))
+            }
+        }
+    }
+}
