@@ -394,7 +394,8 @@ impl GpuProgram {
         for s in &specs {
             let pipeline = pipelines.get(&ctx, s.file, s.entry)?;
             let mut params = s.params.clone();
-            let mut groups: [u32; 3] = std::array::from_fn(|k| s.invocations[k].div_ceil(s.workgroup[k]).max(1));
+            let mut groups: [u32; 3] =
+                std::array::from_fn(|k| s.invocations[k].div_ceil(s.workgroup[k]).max(1));
             if let Some(slot) = s.row_slot {
                 let max = lower_limits.max_workgroups.max(1);
                 if groups[0] > max {
