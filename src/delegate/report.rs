@@ -38,6 +38,8 @@ pub struct DelegationReport {
     pub boundary_bytes_per_invoke: usize,
     /// Partitions a delegate failed to compile; they run on the CPU.
     pub compile_failures: Vec<String>,
+    /// Time spent compiling partitions (pipelines, uploads), part of building the interpreter.
+    pub compile_ms: f64,
 }
 
 impl DelegationReport {

@@ -386,7 +386,10 @@ fn delegate_nodes(
                 continue;
             }
             let (spec, inputs, outputs) = partition_graph(graph, a, &nodes, &assigned, p);
-            match delegate.compile(&spec) {
+            let started = std::time::Instant::now();
+            let compiled = delegate.compile(&spec);
+            report.compile_ms += started.elapsed().as_secs_f64() * 1e3;
+            match compiled {
                 Ok(kernel) => {
                     let bytes: usize = inputs
                         .iter()

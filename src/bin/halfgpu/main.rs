@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod backend;
+mod bench;
 mod run;
 
 use backend::BackendArgs;
@@ -53,6 +54,26 @@ enum Command {
         #[command(flatten)]
         backend: BackendArgs,
     },
+    /// Measure init time and invoke latency (median, p90) with the counters behind them.
+    ///
+    /// Examples:
+    ///   halfgpu bench model.tflite --threads 2
+    ///   halfgpu bench model.tflite --delegate gpu --precision f16 --runs 50 --json
+    Bench {
+        /// The .tflite model.
+        model: std::path::PathBuf,
+        /// Timed invokes.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Untimed invokes after the first.
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -81,6 +102,20 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             outputs,
             backend,
         } => run::run_model(&model, inputs.as_deref(), outputs.as_deref(), &backend)?,
+        Command::Bench {
+            model,
+            runs,
+            warmup,
+            json,
+            backend,
+        } => {
+            let r = bench::bench(&model, &backend, runs, warmup)?;
+            if json {
+                emit(&format!("{}\n", serde_json::to_string(&r)?))?;
+            } else {
+                emit(&r.to_text())?;
+            }
+        }
     }
     Ok(())
 }

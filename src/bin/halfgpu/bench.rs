@@ -1,0 +1,133 @@
+//! `halfgpu bench`: init time, invoke latency percentiles and the counters that explain them.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::backend::BackendArgs;
+
+/// The `--json` object (a stable contract: scripts read these keys).
+#[derive(Serialize)]
+pub struct BenchResult {
+    pub model: String,
+    pub delegate: String,
+    pub threads: usize,
+    pub init_ms: f64,
+    pub parse_ms: f64,
+    pub plan_ms: f64,
+    pub compile_ms: f64,
+    pub first_invoke_ms: f64,
+    pub median_ms: f64,
+    pub p90_ms: f64,
+    pub min_ms: f64,
+    pub runs: usize,
+    pub dispatches_per_invoke: usize,
+    pub submits_per_invoke: usize,
+    pub cpu_nodes: usize,
+    pub delegated_nodes: usize,
+    pub boundary_bytes_per_invoke: usize,
+    pub peak_activation_bytes: usize,
+    pub gpu_weight_bytes: u64,
+    pub gpu_activation_bytes: u64,
+    pub effective_precision: Option<String>,
+    pub adapter: Option<String>,
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Benchmarks `path`: parse, build (plan + compile), one cold invoke, `warmup` untimed invokes,
+/// then `runs` timed ones on seeded inputs.
+pub fn bench(path: &std::path::Path, backend: &BackendArgs, runs: usize, warmup: usize) -> Result<BenchResult, Box<dyn std::error::Error>> {
+    use rand::{Rng, SeedableRng};
+    let t0 = Instant::now();
+    let model = halfgpu::model::read_model_file(path)?;
+    let parse_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let t1 = Instant::now();
+    let (mut it, gpu) = backend.build(&model)?;
+    let build_ms = t1.elapsed().as_secs_f64() * 1e3;
+    let report = it.delegation_report().clone();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    for i in 0..it.input_count() {
+        if let Ok(x) = it.input_mut::<f32>(i) {
+            x.iter_mut().for_each(|v| *v = rng.random::<f32>());
+        }
+    }
+    let t2 = Instant::now();
+    it.invoke()?;
+    let first_invoke_ms = t2.elapsed().as_secs_f64() * 1e3;
+    for _ in 0..warmup {
+        it.invoke()?;
+    }
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        it.invoke()?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    let memory = gpu.as_ref().and_then(|g| g.memory.lock().ok().map(|m| m.clone())).unwrap_or_default();
+    Ok(BenchResult {
+        model: path.display().to_string(),
+        delegate: format!("{:?}", backend.delegate).to_lowercase(),
+        threads: backend.threads,
+        init_ms: parse_ms + build_ms,
+        parse_ms,
+        plan_ms: build_ms - report.compile_ms,
+        compile_ms: report.compile_ms,
+        first_invoke_ms,
+        median_ms: percentile(&times, 0.5),
+        p90_ms: percentile(&times, 0.9),
+        min_ms: times.first().copied().unwrap_or(0.0),
+        runs: times.len(),
+        dispatches_per_invoke: memory.dispatches_per_invoke,
+        submits_per_invoke: report.partitions.len(),
+        cpu_nodes: report.cpu_nodes.len(),
+        delegated_nodes: report.delegated_nodes(),
+        boundary_bytes_per_invoke: report.boundary_bytes_per_invoke,
+        peak_activation_bytes: it.memory().arena_bytes,
+        gpu_weight_bytes: memory.weight_bytes,
+        gpu_activation_bytes: memory.activation_bytes,
+        effective_precision: gpu.as_ref().map(|g| g.precision.to_string()),
+        adapter: gpu.as_ref().map(|g| g.adapter.clone()),
+    })
+}
+
+impl BenchResult {
+    /// The human-readable summary.
+    pub fn to_text(&self) -> String {
+        let mut s = format!("{} on {}", self.model, self.delegate);
+        if let (Some(p), Some(a)) = (&self.effective_precision, &self.adapter) {
+            s += &format!(" ({p}, {a})");
+        }
+        s += &format!(
+            "\ninit {:.1} ms (parse {:.1}, plan {:.1}, compile {:.1}); first invoke {:.2} ms\n\
+             invoke over {} runs: median {:.3} ms, p90 {:.3} ms, min {:.3} ms\n\
+             per invoke: {} dispatches, {} submits, {} boundary bytes; {} nodes delegated, {} on the CPU\n\
+             memory: host arena {} bytes, GPU weights {} bytes, GPU activations {} bytes\n",
+            self.init_ms,
+            self.parse_ms,
+            self.plan_ms,
+            self.compile_ms,
+            self.first_invoke_ms,
+            self.runs,
+            self.median_ms,
+            self.p90_ms,
+            self.min_ms,
+            self.dispatches_per_invoke,
+            self.submits_per_invoke,
+            self.boundary_bytes_per_invoke,
+            self.delegated_nodes,
+            self.cpu_nodes,
+            self.peak_activation_bytes,
+            self.gpu_weight_bytes,
+            self.gpu_activation_bytes
+        );
+        s
+    }
+}
