@@ -668,6 +668,9 @@ fn binary_int32() {
     )
     .unwrap();
     assert_eq!(got[0].i32s(), vec![11, 18, 13, 24]);
+    assert!(cpu::check_supported(&Op::Abs, &[Some(a.shape_in())]).is_ok());
+    let got = run(&Op::Abs, &[Some(&a)], &[TensorType::Int32]).unwrap();
+    assert_eq!(got[0].i32s(), vec![1, 2, 3, 4]);
 }
 
 #[test]

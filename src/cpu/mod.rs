@@ -218,7 +218,6 @@ pub fn check_supported(op: &Op, inputs: &[Option<ShapeIn<'_>>]) -> Result<(), St
         Op::Mean { .. } | Op::Sum { .. } | Op::ReduceMax { .. } => &[0],
         Op::ResizeBilinear(_) | Op::ResizeNearestNeighbor(_) => &[0],
         _ if is_float_math(op) => &[0, 1, 2],
-        Op::Abs => &[0],
         _ => &[],
     };
     for &i in float_inputs {
@@ -241,7 +240,7 @@ pub fn check_supported(op: &Op, inputs: &[Option<ShapeIn<'_>>]) -> Result<(), St
         }
     }
     match op {
-        Op::Add(_) | Op::Sub(_) | Op::Mul(_) | Op::Maximum | Op::Minimum => {
+        Op::Add(_) | Op::Sub(_) | Op::Mul(_) | Op::Maximum | Op::Minimum | Op::Abs => {
             for a in inputs.iter().flatten() {
                 match a.dtype {
                     TensorType::Float32 | TensorType::Int32 => {}
