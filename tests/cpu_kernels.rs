@@ -107,8 +107,22 @@ fn run_ctx(
     inputs: &[Option<&T>],
     out_types: &[TensorType],
 ) -> Result<Vec<T>, KernelError> {
+    run_with_shapes(ctx, op, inputs, out_types, None)
+}
+
+/// [`run_ctx`] with output shapes given (as a runtime does when the file fixes them).
+fn run_with_shapes(
+    ctx: &CpuContext,
+    op: &Op,
+    inputs: &[Option<&T>],
+    out_types: &[TensorType],
+    shapes: Option<Vec<Vec<usize>>>,
+) -> Result<Vec<T>, KernelError> {
     let si: Vec<Option<ShapeIn>> = inputs.iter().map(|t| t.map(|t| t.shape_in())).collect();
-    let shapes = cpu::infer_shapes(op, &si)?;
+    let shapes = match shapes {
+        Some(s) => s,
+        None => cpu::infer_shapes(op, &si)?,
+    };
     let mut outs: Vec<T> = shapes
         .iter()
         .enumerate()
@@ -1723,4 +1737,173 @@ fn cast_round_trips_and_mean_without_keep_dims() {
         })
         .collect();
     assert_close(&got.f32s(), &want, 1e-5);
+}
+
+/// Runs every node of a model on the CPU kernels alone, returning its outputs.
+fn run_model(
+    ctx: &CpuContext,
+    g: &halfgpu::graph::Graph,
+    inputs: &[T],
+    profile: &mut std::collections::BTreeMap<String, f64>,
+) -> Result<Vec<T>, String> {
+    let mut vals: Vec<Option<T>> = g
+        .tensors
+        .iter()
+        .map(|t| {
+            t.data
+                .as_ref()
+                .filter(|_| t.sparsity.is_none())
+                .map(|d| T::from_bytes(&t.shape, t.dtype, d.bytes()))
+        })
+        .collect();
+    for (&id, x) in g.inputs.iter().zip(inputs) {
+        vals[id] = Some(x.clone());
+    }
+    for node in &g.nodes {
+        if let Op::Densify = node.op {
+            let src = &g.tensors[node.input(0).ok_or("densify input")?];
+            let sp = src.sparsity.as_ref().ok_or("densify of a dense tensor")?;
+            let es = src.dtype.size_bytes().ok_or("densify dtype")?;
+            let data = src.data.as_ref().ok_or("densify of a non-constant")?;
+            let dense =
+                cpu::densify(sp, &src.shape, es, data.bytes()).map_err(|e| e.to_string())?;
+            let out = node.outputs[0];
+            vals[out] = Some(T::from_bytes(&g.tensors[out].shape, src.dtype, &dense));
+            continue;
+        }
+        let ins: Vec<Option<&T>> = node
+            .inputs
+            .iter()
+            .map(|i| i.and_then(|i| vals[i].as_ref()))
+            .collect();
+        if node
+            .inputs
+            .iter()
+            .zip(&ins)
+            .any(|(i, v)| i.is_some() && v.is_none())
+        {
+            return Err(format!(
+                "node {} ({}): an input has no value",
+                node.index,
+                node.op.name()
+            ));
+        }
+        let si: Vec<Option<ShapeIn>> = ins.iter().map(|t| t.map(|t| t.shape_in())).collect();
+        cpu::check_supported(&node.op, &si).map_err(|e| format!("node {}: {e}", node.index))?;
+        let types: Vec<TensorType> = node.outputs.iter().map(|&o| g.tensors[o].dtype).collect();
+        let file_shapes = cpu::infer_shapes(&node.op, &si).is_err().then(|| {
+            node.outputs
+                .iter()
+                .map(|&o| g.tensors[o].shape.clone())
+                .collect()
+        });
+        let t0 = std::time::Instant::now();
+        let outs = run_with_shapes(ctx, &node.op, &ins, &types, file_shapes)
+            .map_err(|e| format!("node {}: {e}", node.index))?;
+        *profile.entry(node.op.name().to_string()).or_default() += t0.elapsed().as_secs_f64();
+        for (&o, t) in node.outputs.iter().zip(outs) {
+            vals[o] = Some(t);
+        }
+    }
+    g.outputs
+        .iter()
+        .map(|&o| {
+            vals[o]
+                .take()
+                .ok_or_else(|| format!("output {o} was not computed"))
+        })
+        .collect()
+}
+
+/// Whole models from `target/test-assets` against the outputs the reference runtime recorded
+/// (`scripts/reference.py`). Run with `cargo test --release --test cpu_kernels -- --ignored`.
+#[test]
+#[ignore]
+fn real_models_match_reference() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-assets");
+    let Ok(dir) = std::fs::read_dir(root.join("models")) else {
+        eprintln!("no test assets; run scripts/fetch-test-assets.sh");
+        return;
+    };
+    let mut names: Vec<String> = dir
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".tflite")
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    let mut failures = vec![];
+    for name in names {
+        let refdir = root.join("reference");
+        let (Ok(mut ins), Ok(mut outs)) = (
+            npyz::npz::NpzArchive::open(refdir.join(format!("{name}.inputs.npz"))),
+            npyz::npz::NpzArchive::open(refdir.join(format!("{name}.outputs.npz"))),
+        ) else {
+            eprintln!("{name}: no reference outputs");
+            continue;
+        };
+        let model =
+            halfgpu::model::read_model_file(root.join(format!("models/{name}.tflite"))).unwrap();
+        let g = halfgpu::graph::Graph::from_model(&model).unwrap();
+        let read = |npz: &mut npyz::npz::NpzArchive<_>, i: usize| -> (Vec<usize>, Vec<f32>) {
+            let a = npz.by_name(&i.to_string()).unwrap().unwrap();
+            let shape = a.shape().iter().map(|&d| d as usize).collect();
+            (shape, a.into_vec::<f32>().unwrap())
+        };
+        let inputs: Vec<T> = (0..g.inputs.len())
+            .map(|i| {
+                let (s, v) = read(&mut ins, i);
+                f(&s, &v)
+            })
+            .collect();
+        for threads in [1, 2] {
+            let ctx = CpuContext::new(threads);
+            let t = std::time::Instant::now();
+            let mut prof = std::collections::BTreeMap::new();
+            let got = match run_model(&ctx, &g, &inputs, &mut prof) {
+                Ok(v) => v,
+                Err(e) => {
+                    failures.push(format!("{name}: {e}"));
+                    break;
+                }
+            };
+            let first = t.elapsed();
+            let t = std::time::Instant::now();
+            let reps = 5;
+            prof.clear();
+            for _ in 0..reps {
+                run_model(&ctx, &g, &inputs, &mut prof).unwrap();
+            }
+            let dt = t.elapsed() / reps;
+            let mut p: Vec<_> = prof.iter().collect();
+            p.sort_by(|a, b| b.1.total_cmp(a.1));
+            let p: Vec<String> = p
+                .iter()
+                .take(6)
+                .map(|(k, v)| format!("{k} {:.2}", *v * 1e3 / reps as f64))
+                .collect();
+            println!("{name} [{threads}T] ms by op: {}", p.join(", "));
+            for (i, o) in got.iter().enumerate() {
+                let (_, want) = read(&mut outs, i);
+                let gv = o.f32s();
+                let scale = want.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+                let err = gv
+                    .iter()
+                    .zip(&want)
+                    .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+                println!(
+                    "{name} [{threads}T] output {i}: max abs err {err:.3e} (max |ref| {scale:.3e}), {:.2} ms/run (first {:.2} ms)",
+                    dt.as_secs_f64() * 1e3,
+                    first.as_secs_f64() * 1e3
+                );
+                if gv.len() != want.len() || err > 1e-3 * scale.max(1.0) {
+                    failures.push(format!("{name} output {i}: error {err} vs scale {scale}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
 }

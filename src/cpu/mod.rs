@@ -71,9 +71,10 @@ impl CpuContext {
     /// this context alone; with 1 thread everything runs on the calling thread.
     pub fn new(threads: usize) -> Self {
         let threads = threads.max(1);
+        // The calling thread takes part in the work, so the pool holds the other threads.
         let pool = if threads > 1 {
             rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
+                .num_threads(threads - 1)
                 .thread_name(|i| format!("halfgpu-cpu-{i}"))
                 .build()
                 .ok()
@@ -95,11 +96,12 @@ impl CpuContext {
     /// Runs `f(task)` for every `task` in `0..tasks`, spread over the context's threads.
     pub(crate) fn parallel_for(&self, tasks: usize, f: impl Fn(usize) + Sync + Send) {
         match &self.pool {
-            Some(pool) if tasks > 1 => pool.scope(|s| {
+            Some(pool) if tasks > 1 => pool.in_place_scope(|s| {
                 let f = &f;
-                for t in 0..tasks {
+                for t in 1..tasks {
                     s.spawn(move |_| f(t));
                 }
+                f(0);
             }),
             _ => (0..tasks).for_each(f),
         }
