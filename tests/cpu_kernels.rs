@@ -1761,15 +1761,9 @@ fn cast_round_trips_and_mean_without_keep_dims() {
     assert_close(&got.f32s(), &want, 1e-5);
 }
 
-/// Runs every node of a model on the CPU kernels alone, returning its outputs.
-fn run_model(
-    ctx: &CpuContext,
-    g: &halfgpu::graph::Graph,
-    inputs: &[T],
-    profile: &mut std::collections::BTreeMap<String, f64>,
-) -> Result<Vec<T>, String> {
-    let mut vals: Vec<Option<T>> = g
-        .tensors
+/// Constants of a model (dense ones; sparse ones are expanded by its DENSIFY nodes).
+fn model_state(g: &halfgpu::graph::Graph) -> Vec<Option<T>> {
+    g.tensors
         .iter()
         .map(|t| {
             t.data
@@ -1777,52 +1771,95 @@ fn run_model(
                 .filter(|_| t.sparsity.is_none())
                 .map(|d| T::from_bytes(&t.shape, t.dtype, d.bytes()))
         })
-        .collect();
+        .collect()
+}
+
+/// Runs every node of a model on the CPU kernels alone, returning its outputs. `vals` holds the
+/// tensors between runs, so that outputs are written in place as a runtime's arena would be.
+fn run_model(
+    ctx: &CpuContext,
+    g: &halfgpu::graph::Graph,
+    vals: &mut [Option<T>],
+    inputs: &[T],
+    profile: &mut std::collections::BTreeMap<String, f64>,
+) -> Result<Vec<T>, String> {
     for (&id, x) in g.inputs.iter().zip(inputs) {
         vals[id] = Some(x.clone());
     }
     for node in &g.nodes {
+        let err =
+            |e: &dyn std::fmt::Display| format!("node {} ({}): {e}", node.index, node.op.name());
         if let Op::Densify = node.op {
             let src = &g.tensors[node.input(0).ok_or("densify input")?];
             let sp = src.sparsity.as_ref().ok_or("densify of a dense tensor")?;
             let es = src.dtype.size_bytes().ok_or("densify dtype")?;
             let data = src.data.as_ref().ok_or("densify of a non-constant")?;
-            let dense =
-                cpu::densify(sp, &src.shape, es, data.bytes()).map_err(|e| e.to_string())?;
+            let dense = cpu::densify(sp, &src.shape, es, data.bytes()).map_err(|e| err(&e))?;
             let out = node.outputs[0];
             vals[out] = Some(T::from_bytes(&g.tensors[out].shape, src.dtype, &dense));
             continue;
         }
-        let ins: Vec<Option<&T>> = node
-            .inputs
-            .iter()
-            .map(|i| i.and_then(|i| vals[i].as_ref()))
-            .collect();
-        if node
-            .inputs
-            .iter()
-            .zip(&ins)
-            .any(|(i, v)| i.is_some() && v.is_none())
-        {
-            return Err(format!(
-                "node {} ({}): an input has no value",
-                node.index,
-                node.op.name()
-            ));
-        }
-        let si: Vec<Option<ShapeIn>> = ins.iter().map(|t| t.map(|t| t.shape_in())).collect();
-        cpu::check_supported(&node.op, &si).map_err(|e| format!("node {}: {e}", node.index))?;
-        let types: Vec<TensorType> = node.outputs.iter().map(|&o| g.tensors[o].dtype).collect();
-        let file_shapes = cpu::infer_shapes(&node.op, &si).is_err().then(|| {
-            node.outputs
+        let mut outs: Vec<T> = Vec::new();
+        let shapes = {
+            let ins: Vec<Option<&T>> = node
+                .inputs
                 .iter()
-                .map(|&o| g.tensors[o].shape.clone())
-                .collect()
-        });
+                .map(|i| i.and_then(|i| vals[i].as_ref()))
+                .collect();
+            if node
+                .inputs
+                .iter()
+                .zip(&ins)
+                .any(|(i, v)| i.is_some() && v.is_none())
+            {
+                return Err(err(&"an input has no value"));
+            }
+            let si: Vec<Option<ShapeIn>> = ins.iter().map(|t| t.map(|t| t.shape_in())).collect();
+            cpu::check_supported(&node.op, &si).map_err(|e| err(&e))?;
+            // Output shapes from shape inference, or from the file where it needs unknown values.
+            cpu::infer_shapes(&node.op, &si).unwrap_or_else(|_| {
+                node.outputs
+                    .iter()
+                    .map(|&o| g.tensors[o].shape.clone())
+                    .collect()
+            })
+        };
+        for (&o, s) in node.outputs.iter().zip(&shapes) {
+            let dtype = g.tensors[o].dtype;
+            outs.push(match vals[o].take() {
+                Some(t) if t.shape == *s && t.dtype == dtype => t,
+                _ => T::zeros(s, dtype),
+            });
+        }
+        let ins: Vec<Option<TensorIn>> = node
+            .inputs
+            .iter()
+            .map(|i| {
+                i.and_then(|i| vals[i].as_ref()).map(|t| TensorIn {
+                    shape: &t.shape,
+                    dtype: t.dtype,
+                    bytes: t.bytes(),
+                })
+            })
+            .collect();
         let t0 = std::time::Instant::now();
-        let outs = run_with_shapes(ctx, &node.op, &ins, &types, file_shapes)
-            .map_err(|e| format!("node {}: {e}", node.index))?;
+        {
+            let mut touts: Vec<TensorOut> = outs
+                .iter_mut()
+                .zip(&shapes)
+                .map(|(o, s)| {
+                    let dtype = o.dtype;
+                    TensorOut {
+                        shape: s,
+                        dtype,
+                        bytes: o.bytes_mut(),
+                    }
+                })
+                .collect();
+            cpu::execute(ctx, &node.op, &ins, &mut touts).map_err(|e| err(&e))?;
+        }
         *profile.entry(node.op.name().to_string()).or_default() += t0.elapsed().as_secs_f64();
+        drop(ins);
         for (&o, t) in node.outputs.iter().zip(outs) {
             vals[o] = Some(t);
         }
@@ -1831,7 +1868,7 @@ fn run_model(
         .iter()
         .map(|&o| {
             vals[o]
-                .take()
+                .clone()
                 .ok_or_else(|| format!("output {o} was not computed"))
         })
         .collect()
@@ -1885,7 +1922,8 @@ fn real_models_match_reference() {
             let ctx = CpuContext::new(threads);
             let t = std::time::Instant::now();
             let mut prof = std::collections::BTreeMap::new();
-            let got = match run_model(&ctx, &g, &inputs, &mut prof) {
+            let mut state = model_state(&g);
+            let got = match run_model(&ctx, &g, &mut state, &inputs, &mut prof) {
                 Ok(v) => v,
                 Err(e) => {
                     failures.push(format!("{name}: {e}"));
@@ -1897,7 +1935,7 @@ fn real_models_match_reference() {
             let reps = 5;
             prof.clear();
             for _ in 0..reps {
-                run_model(&ctx, &g, &inputs, &mut prof).unwrap();
+                run_model(&ctx, &g, &mut state, &inputs, &mut prof).unwrap();
             }
             let dt = t.elapsed() / reps;
             let mut p: Vec<_> = prof.iter().collect();

@@ -319,13 +319,20 @@ pub(super) fn conv2d(
     let act = o.activation;
     let direct = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
     if direct {
-        // 1x1 convolution: the input already is the [M, C] matrix.
+        // 1x1 convolution: the input already is the [M, C] matrix; tiles keep the epilogue
+        // (bias, activation) in cache.
+        let tile = (64 * 1024 / g.o.max(1)).clamp(64, 1024);
         return run_row_blocks(ctx, out, g.o, m, tasks, (&mut [], 0), |r0, blk, _| {
             let rows = blk.len() / g.o.max(1);
-            fill_bias(blk, bias, g.o);
-            let a = &input[r0 * k..(r0 + rows) * k];
-            sgemm(op, (rows, k, g.o), a, (k, 1), filter, (1, k), blk, g.o, 1.0)?;
-            apply_activation(act, blk);
+            let mut t0 = 0;
+            while t0 < rows {
+                let tr = tile.min(rows - t0);
+                let a = &input[(r0 + t0) * k..(r0 + t0 + tr) * k];
+                let c = &mut blk[t0 * g.o..(t0 + tr) * g.o];
+                sgemm(op, (tr, k, g.o), a, (k, 1), filter, (1, k), c, g.o, 0.0)?;
+                bias_activation(c, bias, g.o, act);
+                t0 += tr;
+            }
             Ok(())
         });
     }
@@ -346,15 +353,40 @@ pub(super) fn conv2d(
                     let tr = tile.min(rows - t0);
                     im2col(&g, input, r0 + t0, tr, col);
                     let c = &mut blk[t0 * g.o..(t0 + tr) * g.o];
-                    fill_bias(c, bias, g.o);
-                    sgemm(op, (tr, k, g.o), col, (k, 1), filter, (1, k), c, g.o, 1.0)?;
-                    apply_activation(act, c);
+                    sgemm(op, (tr, k, g.o), col, (k, 1), filter, (1, k), c, g.o, 0.0)?;
+                    bias_activation(c, bias, g.o, act);
                     t0 += tr;
                 }
                 Ok(())
             },
         )
     })
+}
+
+/// Adds `bias` to each row of `o` values of `c` and applies the fused activation.
+fn bias_activation(c: &mut [f32], bias: Option<&[f32]>, o: usize, act: Activation) {
+    match activation_range(act) {
+        Some((lo, hi)) => match bias {
+            Some(b) if o > 0 => {
+                for row in c.chunks_exact_mut(o) {
+                    for (v, b) in row.iter_mut().zip(b) {
+                        *v = (*v + b).clamp(lo, hi);
+                    }
+                }
+            }
+            _ => c.iter_mut().for_each(|v| *v = v.clamp(lo, hi)),
+        },
+        None => {
+            if let Some(b) = bias.filter(|_| o > 0) {
+                for row in c.chunks_exact_mut(o) {
+                    for (v, b) in row.iter_mut().zip(b) {
+                        *v += b;
+                    }
+                }
+            }
+            apply_activation(act, c);
+        }
+    }
 }
 
 /// Geometry of a DEPTHWISE_CONV_2D.
