@@ -1545,6 +1545,7 @@ fn bench_layers() {
                 dt * 1e3,
                 2.0 * macs / dt / 1e9
             );
+            assert!(out.f32s().iter().all(|v| v.is_finite()), "{name}");
         }
     }
 }
