@@ -1968,3 +1968,94 @@ fn real_models_match_reference() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// Python's `slice(b, e, s).indices(n)` expanded into the selected indices.
+fn py_slice(b: Option<i64>, e: Option<i64>, s: i64, n: i64) -> Vec<i64> {
+    let (lo, hi) = if s > 0 { (0, n) } else { (-1, n - 1) };
+    let fix = |v: i64| {
+        let v = if v < 0 { v + n } else { v };
+        v.clamp(lo, hi)
+    };
+    let start = b.map_or(if s > 0 { 0 } else { n - 1 }, fix);
+    let stop = e.map_or(if s > 0 { n } else { -1 }, fix);
+    let mut out = vec![];
+    let mut i = start;
+    while (s > 0 && i < stop) || (s < 0 && i > stop) {
+        out.push(i);
+        i += s;
+    }
+    out
+}
+
+#[test]
+fn strided_slice_matches_python_slicing() {
+    let mut seed = 12345u64;
+    let mut next = |m: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % m
+    };
+    for _ in 0..300 {
+        let rank = 1 + next(4) as usize;
+        let shape: Vec<usize> = (0..rank).map(|_| 1 + next(5) as usize).collect();
+        let n: usize = shape.iter().product();
+        let x = f(&shape, &(0..n).map(|v| v as f32).collect::<Vec<_>>());
+        let (mut b, mut e, mut s) = (vec![], vec![], vec![]);
+        let (mut bm, mut em, mut sm) = (0, 0, 0);
+        let mut picks: Vec<Vec<i64>> = vec![];
+        let mut out_shape = vec![];
+        for (d, &dim) in shape.iter().enumerate() {
+            let dim = dim as i64;
+            let stride = [-3, -2, -1, 1, 2, 3][next(6) as usize];
+            let bv = next(15) as i64 - 7;
+            let ev = next(15) as i64 - 7;
+            let (bmask, emask) = (next(4) == 0, next(4) == 0);
+            if next(5) == 0 {
+                // Shrink: a valid (possibly negative) index.
+                let i = next(2 * dim as u64) as i64 - dim;
+                b.push(i as i32);
+                e.push(0);
+                s.push(1);
+                sm |= 1 << d;
+                picks.push(vec![if i < 0 { i + dim } else { i }]);
+                continue;
+            }
+            b.push(bv as i32);
+            e.push(ev as i32);
+            s.push(stride as i32);
+            if bmask {
+                bm |= 1 << d;
+            }
+            if emask {
+                em |= 1 << d;
+            }
+            let p = py_slice((!bmask).then_some(bv), (!emask).then_some(ev), stride, dim);
+            out_shape.push(p.len());
+            picks.push(p);
+        }
+        let strides: Vec<usize> = (0..rank).map(|d| shape[d + 1..].iter().product()).collect();
+        let mut want = vec![];
+        let total: usize = picks.iter().map(|p| p.len()).product();
+        for mut k in 0..total {
+            let mut off = 0;
+            for d in (0..rank).rev() {
+                let p = &picks[d];
+                off += p[k % p.len()] as usize * strides[d];
+                k /= p.len();
+            }
+            want.push(off as f32);
+        }
+        let (bt, et, st) = (i32t(&[rank], &b), i32t(&[rank], &e), i32t(&[rank], &s));
+        let got = run1(&ss(bm, em, 0, 0, sm), &[&x, &bt, &et, &st]);
+        assert_eq!(
+            got.shape, out_shape,
+            "shape {shape:?} b {b:?} e {e:?} s {s:?} masks {bm} {em} {sm}"
+        );
+        assert_eq!(
+            got.f32s(),
+            want,
+            "shape {shape:?} b {b:?} e {e:?} s {s:?} masks {bm} {em} {sm}"
+        );
+    }
+}
