@@ -3,6 +3,16 @@
 //! Each op family lives in its own module; this module holds the interface the runtime calls:
 //! [`check_supported`] at plan time, [`infer_shapes`] to size outputs, [`execute`] to run a node,
 //! and [`densify`] to expand sparse constants.
+//!
+//! Notes for the runtime:
+//! - [`infer_shapes`] fails with a message containing "needs the value of" when an input whose
+//!   value decides the output shape is not known yet; [`check_supported`] still accepts such a
+//!   node. A RESHAPE without a shape input (its new shape only in the options, which the IR does
+//!   not carry) keeps its bytes: take the output shape from the file, [`execute`] copies.
+//! - [`execute`] re-derives the output shapes from the inputs and requires every output buffer to
+//!   hold exactly that many elements of its dtype.
+//! - DENSIFY is not executed: expand its constant input with [`densify`] at plan time. A
+//!   DEQUANTIZE of a constant is best folded at plan time too (it converts f16 to f32 each run).
 
 mod activation;
 mod conv;
