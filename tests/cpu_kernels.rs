@@ -1455,13 +1455,21 @@ fn bench_layers() {
         (
             "conv1x1 112x112x16->64",
             conv(1),
-            vec![rt(&[1, 112, 112, 16], 1), rt(&[64, 1, 1, 16], 2), rt(&[64], 3)],
+            vec![
+                rt(&[1, 112, 112, 16], 1),
+                rt(&[64, 1, 1, 16], 2),
+                rt(&[64], 3),
+            ],
             112.0 * 112.0 * 16.0 * 64.0,
         ),
         (
             "conv1x1 56x56x24->144",
             conv(1),
-            vec![rt(&[1, 56, 56, 24], 1), rt(&[144, 1, 1, 24], 2), rt(&[144], 3)],
+            vec![
+                rt(&[1, 56, 56, 24], 1),
+                rt(&[144, 1, 1, 24], 2),
+                rt(&[144], 3),
+            ],
             56.0 * 56.0 * 24.0 * 144.0,
         ),
         (
@@ -1892,9 +1900,21 @@ fn run_model(
 #[test]
 #[ignore]
 fn real_models_match_reference() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-assets");
+    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-assets");
+    check_models_in(&assets);
+    // More cases laid out the same way (models/NAME.tflite, reference/NAME.*.npz).
+    if let Some(dir) = std::env::var_os("HALFGPU_OP_CASES") {
+        check_models_in(std::path::Path::new(&dir));
+    }
+}
+
+/// Runs every model under `root/models` and compares with `root/reference`.
+fn check_models_in(root: &std::path::Path) {
     let Ok(dir) = std::fs::read_dir(root.join("models")) else {
-        eprintln!("no test assets; run scripts/fetch-test-assets.sh");
+        eprintln!(
+            "no models under {}; run scripts/fetch-test-assets.sh",
+            root.display()
+        );
         return;
     };
     let mut names: Vec<String> = dir
