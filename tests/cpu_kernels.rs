@@ -107,8 +107,22 @@ fn run_ctx(
     inputs: &[Option<&T>],
     out_types: &[TensorType],
 ) -> Result<Vec<T>, KernelError> {
+    run_with_shapes(ctx, op, inputs, out_types, None)
+}
+
+/// [`run_ctx`] with output shapes given (as a runtime does when the file fixes them).
+fn run_with_shapes(
+    ctx: &CpuContext,
+    op: &Op,
+    inputs: &[Option<&T>],
+    out_types: &[TensorType],
+    shapes: Option<Vec<Vec<usize>>>,
+) -> Result<Vec<T>, KernelError> {
     let si: Vec<Option<ShapeIn>> = inputs.iter().map(|t| t.map(|t| t.shape_in())).collect();
-    let shapes = cpu::infer_shapes(op, &si)?;
+    let shapes = match shapes {
+        Some(s) => s,
+        None => cpu::infer_shapes(op, &si)?,
+    };
     let mut outs: Vec<T> = shapes
         .iter()
         .enumerate()
@@ -668,6 +682,9 @@ fn binary_int32() {
     )
     .unwrap();
     assert_eq!(got[0].i32s(), vec![11, 18, 13, 24]);
+    assert!(cpu::check_supported(&Op::Abs, &[Some(a.shape_in())]).is_ok());
+    let got = run(&Op::Abs, &[Some(&a)], &[TensorType::Int32]).unwrap();
+    assert_eq!(got[0].i32s(), vec![1, 2, 3, 4]);
 }
 
 #[test]
@@ -1424,6 +1441,48 @@ fn bench_layers() {
     });
     let cases: Vec<(&str, Op, Vec<T>, f64)> = vec![
         (
+            "dw3x3 96x96x16",
+            dw.clone(),
+            vec![rt(&[1, 96, 96, 16], 1), rt(&[1, 3, 3, 16], 2), rt(&[16], 3)],
+            96.0 * 96.0 * 16.0 * 9.0,
+        ),
+        (
+            "dw3x3 24x24x64",
+            dw.clone(),
+            vec![rt(&[1, 24, 24, 64], 1), rt(&[1, 3, 3, 64], 2), rt(&[64], 3)],
+            24.0 * 24.0 * 64.0 * 9.0,
+        ),
+        (
+            "conv1x1 112x112x16->64",
+            conv(1),
+            vec![
+                rt(&[1, 112, 112, 16], 1),
+                rt(&[64, 1, 1, 16], 2),
+                rt(&[64], 3),
+            ],
+            112.0 * 112.0 * 16.0 * 64.0,
+        ),
+        (
+            "conv1x1 56x56x24->144",
+            conv(1),
+            vec![
+                rt(&[1, 56, 56, 24], 1),
+                rt(&[144, 1, 1, 24], 2),
+                rt(&[144], 3),
+            ],
+            56.0 * 56.0 * 24.0 * 144.0,
+        ),
+        (
+            "conv1x1 96x96x16->32",
+            conv(1),
+            vec![
+                rt(&[1, 96, 96, 16], 1),
+                rt(&[32, 1, 1, 16], 2),
+                rt(&[32], 3),
+            ],
+            96.0 * 96.0 * 16.0 * 32.0,
+        ),
+        (
             "conv3x3s2 224x224x3->32",
             conv(2),
             vec![
@@ -1506,6 +1565,7 @@ fn bench_layers() {
                 dt * 1e3,
                 2.0 * macs / dt / 1e9
             );
+            assert!(out.f32s().iter().all(|v| v.is_finite()), "{name}");
         }
     }
 }
@@ -1720,4 +1780,314 @@ fn cast_round_trips_and_mean_without_keep_dims() {
         })
         .collect();
     assert_close(&got.f32s(), &want, 1e-5);
+}
+
+/// Constants of a model (dense ones; sparse ones are expanded by its DENSIFY nodes).
+fn model_state(g: &halfgpu::graph::Graph) -> Vec<Option<T>> {
+    g.tensors
+        .iter()
+        .map(|t| {
+            t.data
+                .as_ref()
+                .filter(|_| t.sparsity.is_none())
+                .map(|d| T::from_bytes(&t.shape, t.dtype, d.bytes()))
+        })
+        .collect()
+}
+
+/// Runs every node of a model on the CPU kernels alone, returning its outputs. `vals` holds the
+/// tensors between runs, so that outputs are written in place as a runtime's arena would be.
+fn run_model(
+    ctx: &CpuContext,
+    g: &halfgpu::graph::Graph,
+    vals: &mut [Option<T>],
+    inputs: &[T],
+    profile: &mut std::collections::BTreeMap<String, f64>,
+) -> Result<Vec<T>, String> {
+    for (&id, x) in g.inputs.iter().zip(inputs) {
+        vals[id] = Some(x.clone());
+    }
+    for node in &g.nodes {
+        let err =
+            |e: &dyn std::fmt::Display| format!("node {} ({}): {e}", node.index, node.op.name());
+        if let Op::Densify = node.op {
+            let src = &g.tensors[node.input(0).ok_or("densify input")?];
+            let sp = src.sparsity.as_ref().ok_or("densify of a dense tensor")?;
+            let es = src.dtype.size_bytes().ok_or("densify dtype")?;
+            let data = src.data.as_ref().ok_or("densify of a non-constant")?;
+            let dense = cpu::densify(sp, &src.shape, es, data.bytes()).map_err(|e| err(&e))?;
+            let out = node.outputs[0];
+            vals[out] = Some(T::from_bytes(&g.tensors[out].shape, src.dtype, &dense));
+            continue;
+        }
+        let mut outs: Vec<T> = Vec::new();
+        let shapes = {
+            let ins: Vec<Option<&T>> = node
+                .inputs
+                .iter()
+                .map(|i| i.and_then(|i| vals[i].as_ref()))
+                .collect();
+            if node
+                .inputs
+                .iter()
+                .zip(&ins)
+                .any(|(i, v)| i.is_some() && v.is_none())
+            {
+                return Err(err(&"an input has no value"));
+            }
+            let si: Vec<Option<ShapeIn>> = ins.iter().map(|t| t.map(|t| t.shape_in())).collect();
+            cpu::check_supported(&node.op, &si).map_err(|e| err(&e))?;
+            // Output shapes from shape inference, or from the file where it needs unknown values.
+            cpu::infer_shapes(&node.op, &si).unwrap_or_else(|_| {
+                node.outputs
+                    .iter()
+                    .map(|&o| g.tensors[o].shape.clone())
+                    .collect()
+            })
+        };
+        for (&o, s) in node.outputs.iter().zip(&shapes) {
+            let dtype = g.tensors[o].dtype;
+            outs.push(match vals[o].take() {
+                Some(t) if t.shape == *s && t.dtype == dtype => t,
+                _ => T::zeros(s, dtype),
+            });
+        }
+        let ins: Vec<Option<TensorIn>> = node
+            .inputs
+            .iter()
+            .map(|i| {
+                i.and_then(|i| vals[i].as_ref()).map(|t| TensorIn {
+                    shape: &t.shape,
+                    dtype: t.dtype,
+                    bytes: t.bytes(),
+                })
+            })
+            .collect();
+        let t0 = std::time::Instant::now();
+        {
+            let mut touts: Vec<TensorOut> = outs
+                .iter_mut()
+                .zip(&shapes)
+                .map(|(o, s)| {
+                    let dtype = o.dtype;
+                    TensorOut {
+                        shape: s,
+                        dtype,
+                        bytes: o.bytes_mut(),
+                    }
+                })
+                .collect();
+            cpu::execute(ctx, &node.op, &ins, &mut touts).map_err(|e| err(&e))?;
+        }
+        *profile.entry(node.op.name().to_string()).or_default() += t0.elapsed().as_secs_f64();
+        drop(ins);
+        for (&o, t) in node.outputs.iter().zip(outs) {
+            vals[o] = Some(t);
+        }
+    }
+    g.outputs
+        .iter()
+        .map(|&o| {
+            vals[o]
+                .clone()
+                .ok_or_else(|| format!("output {o} was not computed"))
+        })
+        .collect()
+}
+
+/// Whole models from `target/test-assets` against the outputs the reference runtime recorded
+/// (`scripts/reference.py`). Run with `cargo test --release --test cpu_kernels -- --ignored`.
+#[test]
+#[ignore]
+fn real_models_match_reference() {
+    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-assets");
+    check_models_in(&assets);
+    // More cases laid out the same way (models/NAME.tflite, reference/NAME.*.npz).
+    if let Some(dir) = std::env::var_os("HALFGPU_OP_CASES") {
+        check_models_in(std::path::Path::new(&dir));
+    }
+}
+
+/// Runs every model under `root/models` and compares with `root/reference`.
+fn check_models_in(root: &std::path::Path) {
+    let Ok(dir) = std::fs::read_dir(root.join("models")) else {
+        eprintln!(
+            "no models under {}; run scripts/fetch-test-assets.sh",
+            root.display()
+        );
+        return;
+    };
+    let mut names: Vec<String> = dir
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".tflite")
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    let mut failures = vec![];
+    for name in names {
+        let refdir = root.join("reference");
+        let (Ok(mut ins), Ok(mut outs)) = (
+            npyz::npz::NpzArchive::open(refdir.join(format!("{name}.inputs.npz"))),
+            npyz::npz::NpzArchive::open(refdir.join(format!("{name}.outputs.npz"))),
+        ) else {
+            eprintln!("{name}: no reference outputs");
+            continue;
+        };
+        let model =
+            halfgpu::model::read_model_file(root.join(format!("models/{name}.tflite"))).unwrap();
+        let g = halfgpu::graph::Graph::from_model(&model).unwrap();
+        let read = |npz: &mut npyz::npz::NpzArchive<_>, i: usize| -> (Vec<usize>, Vec<f32>) {
+            let a = npz.by_name(&i.to_string()).unwrap().unwrap();
+            let shape = a.shape().iter().map(|&d| d as usize).collect();
+            (shape, a.into_vec::<f32>().unwrap())
+        };
+        let inputs: Vec<T> = (0..g.inputs.len())
+            .map(|i| {
+                let (s, v) = read(&mut ins, i);
+                f(&s, &v)
+            })
+            .collect();
+        for threads in [1, 2] {
+            let ctx = CpuContext::new(threads);
+            let t = std::time::Instant::now();
+            let mut prof = std::collections::BTreeMap::new();
+            let mut state = model_state(&g);
+            let got = match run_model(&ctx, &g, &mut state, &inputs, &mut prof) {
+                Ok(v) => v,
+                Err(e) => {
+                    failures.push(format!("{name}: {e}"));
+                    break;
+                }
+            };
+            let first = t.elapsed();
+            let t = std::time::Instant::now();
+            let reps = 5;
+            prof.clear();
+            for _ in 0..reps {
+                run_model(&ctx, &g, &mut state, &inputs, &mut prof).unwrap();
+            }
+            let dt = t.elapsed() / reps;
+            let mut p: Vec<_> = prof.iter().collect();
+            p.sort_by(|a, b| b.1.total_cmp(a.1));
+            let p: Vec<String> = p
+                .iter()
+                .take(6)
+                .map(|(k, v)| format!("{k} {:.2}", *v * 1e3 / reps as f64))
+                .collect();
+            println!("{name} [{threads}T] ms by op: {}", p.join(", "));
+            for (i, o) in got.iter().enumerate() {
+                let (_, want) = read(&mut outs, i);
+                let gv = o.f32s();
+                let scale = want.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+                let err = gv
+                    .iter()
+                    .zip(&want)
+                    .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+                println!(
+                    "{name} [{threads}T] output {i}: max abs err {err:.3e} (max |ref| {scale:.3e}), {:.2} ms/run (first {:.2} ms)",
+                    dt.as_secs_f64() * 1e3,
+                    first.as_secs_f64() * 1e3
+                );
+                if gv.len() != want.len() || err > 1e-3 * scale.max(1.0) {
+                    failures.push(format!("{name} output {i}: error {err} vs scale {scale}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Python's `slice(b, e, s).indices(n)` expanded into the selected indices.
+fn py_slice(b: Option<i64>, e: Option<i64>, s: i64, n: i64) -> Vec<i64> {
+    let (lo, hi) = if s > 0 { (0, n) } else { (-1, n - 1) };
+    let fix = |v: i64| {
+        let v = if v < 0 { v + n } else { v };
+        v.clamp(lo, hi)
+    };
+    let start = b.map_or(if s > 0 { 0 } else { n - 1 }, fix);
+    let stop = e.map_or(if s > 0 { n } else { -1 }, fix);
+    let mut out = vec![];
+    let mut i = start;
+    while (s > 0 && i < stop) || (s < 0 && i > stop) {
+        out.push(i);
+        i += s;
+    }
+    out
+}
+
+#[test]
+fn strided_slice_matches_python_slicing() {
+    let mut seed = 12345u64;
+    let mut next = |m: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % m
+    };
+    for _ in 0..300 {
+        let rank = 1 + next(4) as usize;
+        let shape: Vec<usize> = (0..rank).map(|_| 1 + next(5) as usize).collect();
+        let n: usize = shape.iter().product();
+        let x = f(&shape, &(0..n).map(|v| v as f32).collect::<Vec<_>>());
+        let (mut b, mut e, mut s) = (vec![], vec![], vec![]);
+        let (mut bm, mut em, mut sm) = (0, 0, 0);
+        let mut picks: Vec<Vec<i64>> = vec![];
+        let mut out_shape = vec![];
+        for (d, &dim) in shape.iter().enumerate() {
+            let dim = dim as i64;
+            let stride = [-3, -2, -1, 1, 2, 3][next(6) as usize];
+            let bv = next(15) as i64 - 7;
+            let ev = next(15) as i64 - 7;
+            let (bmask, emask) = (next(4) == 0, next(4) == 0);
+            if next(5) == 0 {
+                // Shrink: a valid (possibly negative) index.
+                let i = next(2 * dim as u64) as i64 - dim;
+                b.push(i as i32);
+                e.push(0);
+                s.push(1);
+                sm |= 1 << d;
+                picks.push(vec![if i < 0 { i + dim } else { i }]);
+                continue;
+            }
+            b.push(bv as i32);
+            e.push(ev as i32);
+            s.push(stride as i32);
+            if bmask {
+                bm |= 1 << d;
+            }
+            if emask {
+                em |= 1 << d;
+            }
+            let p = py_slice((!bmask).then_some(bv), (!emask).then_some(ev), stride, dim);
+            out_shape.push(p.len());
+            picks.push(p);
+        }
+        let strides: Vec<usize> = (0..rank).map(|d| shape[d + 1..].iter().product()).collect();
+        let mut want = vec![];
+        let total: usize = picks.iter().map(|p| p.len()).product();
+        for mut k in 0..total {
+            let mut off = 0;
+            for d in (0..rank).rev() {
+                let p = &picks[d];
+                off += p[k % p.len()] as usize * strides[d];
+                k /= p.len();
+            }
+            want.push(off as f32);
+        }
+        let (bt, et, st) = (i32t(&[rank], &b), i32t(&[rank], &e), i32t(&[rank], &s));
+        let got = run1(&ss(bm, em, 0, 0, sm), &[&x, &bt, &et, &st]);
+        assert_eq!(
+            got.shape, out_shape,
+            "shape {shape:?} b {b:?} e {e:?} s {s:?} masks {bm} {em} {sm}"
+        );
+        assert_eq!(
+            got.f32s(),
+            want,
+            "shape {shape:?} b {b:?} e {e:?} s {s:?} masks {bm} {em} {sm}"
+        );
+    }
 }

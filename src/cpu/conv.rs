@@ -319,13 +319,20 @@ pub(super) fn conv2d(
     let act = o.activation;
     let direct = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
     if direct {
-        // 1x1 convolution: the input already is the [M, C] matrix.
+        // 1x1 convolution: the input already is the [M, C] matrix; tiles keep the epilogue
+        // (bias, activation) in cache.
+        let tile = (64 * 1024 / g.o.max(1)).clamp(64, 1024);
         return run_row_blocks(ctx, out, g.o, m, tasks, (&mut [], 0), |r0, blk, _| {
             let rows = blk.len() / g.o.max(1);
-            fill_bias(blk, bias, g.o);
-            let a = &input[r0 * k..(r0 + rows) * k];
-            sgemm(op, (rows, k, g.o), a, (k, 1), filter, (1, k), blk, g.o, 1.0)?;
-            apply_activation(act, blk);
+            let mut t0 = 0;
+            while t0 < rows {
+                let tr = tile.min(rows - t0);
+                let a = &input[(r0 + t0) * k..(r0 + t0 + tr) * k];
+                let c = &mut blk[t0 * g.o..(t0 + tr) * g.o];
+                sgemm(op, (tr, k, g.o), a, (k, 1), filter, (1, k), c, g.o, 0.0)?;
+                bias_activation(c, bias, g.o, act);
+                t0 += tr;
+            }
             Ok(())
         });
     }
@@ -346,15 +353,40 @@ pub(super) fn conv2d(
                     let tr = tile.min(rows - t0);
                     im2col(&g, input, r0 + t0, tr, col);
                     let c = &mut blk[t0 * g.o..(t0 + tr) * g.o];
-                    fill_bias(c, bias, g.o);
-                    sgemm(op, (tr, k, g.o), col, (k, 1), filter, (1, k), c, g.o, 1.0)?;
-                    apply_activation(act, c);
+                    sgemm(op, (tr, k, g.o), col, (k, 1), filter, (1, k), c, g.o, 0.0)?;
+                    bias_activation(c, bias, g.o, act);
                     t0 += tr;
                 }
                 Ok(())
             },
         )
     })
+}
+
+/// Adds `bias` to each row of `o` values of `c` and applies the fused activation.
+fn bias_activation(c: &mut [f32], bias: Option<&[f32]>, o: usize, act: Activation) {
+    match activation_range(act) {
+        Some((lo, hi)) => match bias {
+            Some(b) if o > 0 => {
+                for row in c.chunks_exact_mut(o) {
+                    for (v, b) in row.iter_mut().zip(b) {
+                        *v = (*v + b).clamp(lo, hi);
+                    }
+                }
+            }
+            _ => c.iter_mut().for_each(|v| *v = v.clamp(lo, hi)),
+        },
+        None => {
+            if let Some(b) = bias.filter(|_| o > 0) {
+                for row in c.chunks_exact_mut(o) {
+                    for (v, b) in row.iter_mut().zip(b) {
+                        *v += b;
+                    }
+                }
+            }
+            apply_activation(act, c);
+        }
+    }
 }
 
 /// Geometry of a DEPTHWISE_CONV_2D.
@@ -442,32 +474,58 @@ pub(super) fn depthwise(
     let tasks = task_count(ctx, out.len() * g.kh * g.kw, rows);
     let act = o.activation;
     let fma = has_fma();
-    run_row_blocks(
-        ctx,
-        out,
-        row_len,
-        rows,
-        tasks,
-        (&mut [], 0),
-        |r0, blk, _| {
-            let args = DwArgs {
-                g: &g,
-                input,
-                filter,
-                bias,
-                act,
-            };
-            #[cfg(target_arch = "x86_64")]
-            if fma {
-                // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `has_fma`).
-                unsafe { dw_rows_fma(&args, r0, blk) };
-                return Ok(());
+    // Extent of the zero-padded input every window fits in.
+    let hp = (g.h + g.ph).max((g.oh.max(1) - 1) * g.sh + (g.kh - 1) * g.dh + 1);
+    let wp = (g.w + g.pw).max((g.ow.max(1) - 1) * g.sw + (g.kw - 1) * g.dw + 1);
+    let taps: Vec<usize> = (0..g.kh * g.kw)
+        .map(|t| ((t / g.kw) * g.dh * wp + (t % g.kw) * g.dw) * g.c)
+        .collect();
+    let run = |padded: &[f32], out: &mut [f32]| {
+        run_row_blocks(
+            ctx,
+            out,
+            row_len,
+            rows,
+            tasks,
+            (&mut [], 0),
+            |r0, blk, _| {
+                let args = DwArgs {
+                    g: &g,
+                    input: padded,
+                    hp,
+                    wp,
+                    taps: &taps,
+                    filter,
+                    bias,
+                    act,
+                };
+                #[cfg(target_arch = "x86_64")]
+                if fma {
+                    // SAFETY: the CPU supports AVX2 and FMA (checked at run time by `has_fma`).
+                    unsafe { dw_rows_fma(&args, r0, blk) };
+                    return Ok(());
+                }
+                let _ = fma;
+                dw_rows::<false>(&args, r0, blk);
+                Ok(())
+            },
+        )
+    };
+    if hp == g.h && wp == g.w {
+        return run(input, out);
+    }
+    let img = g.h * g.w * g.c;
+    ctx.with_scratch(g.n * hp * wp * g.c, |padded| {
+        padded.fill(0.0);
+        for n in 0..g.n {
+            for y in 0..g.h {
+                let src = &input[n * img + y * g.w * g.c..n * img + (y + 1) * g.w * g.c];
+                let d = ((n * hp + y + g.ph) * wp + g.pw) * g.c;
+                padded[d..d + g.w * g.c].copy_from_slice(src);
             }
-            let _ = fma;
-            dw_rows::<false>(&args, r0, blk);
-            Ok(())
-        },
-    )
+        }
+        run(padded, out)
+    })
 }
 
 /// Whether the CPU has AVX2 and FMA (for the hand-vectorized loops).
@@ -482,9 +540,14 @@ fn has_fma() -> bool {
     }
 }
 
+/// Operands of the depthwise kernel; `input` is zero-padded to `hp` x `wp` per image so that
+/// every window lies inside it, and `taps` holds each kernel tap's offset from a window's origin.
 struct DwArgs<'a> {
     g: &'a DwGeom,
     input: &'a [f32],
+    hp: usize,
+    wp: usize,
+    taps: &'a [usize],
     filter: &'a [f32],
     bias: Option<&'a [f32]>,
     act: Activation,
@@ -549,29 +612,11 @@ fn dw_rows<const FMA: bool>(a: &DwArgs<'_>, r0: usize, blk: &mut [f32]) {
     let g = a.g;
     let row_len = g.ow * g.o;
     let (lo, hi) = activation_range(a.act).unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
-    // (input offset, filter offset) of the taps inside the input, per output pixel.
-    let mut taps: Vec<(usize, usize)> = Vec::with_capacity(g.kh * g.kw);
     for (r, orow) in blk.chunks_exact_mut(row_len.max(1)).enumerate() {
         let (n, oy) = ((r0 + r) / g.oh, (r0 + r) % g.oh);
-        let img = n * g.h * g.w * g.c;
+        let row_base = (n * a.hp + oy * g.sh) * a.wp * g.c;
         for (ox, acc) in orow.chunks_exact_mut(g.o).enumerate() {
-            taps.clear();
-            for ky in 0..g.kh {
-                let iy = (oy * g.sh + ky * g.dh) as isize - g.ph as isize;
-                if iy < 0 || iy as usize >= g.h {
-                    continue;
-                }
-                for kx in 0..g.kw {
-                    let ix = (ox * g.sw + kx * g.dw) as isize - g.pw as isize;
-                    if ix < 0 || ix as usize >= g.w {
-                        continue;
-                    }
-                    taps.push((
-                        img + (iy as usize * g.w + ix as usize) * g.c,
-                        (ky * g.kw + kx) * g.o,
-                    ));
-                }
-            }
+            let base = row_base + ox * g.sw * g.c;
             if g.mult == 1 {
                 let mut cb = 0;
                 for dst in acc.chunks_exact_mut(LANES) {
@@ -579,9 +624,9 @@ fn dw_rows<const FMA: bool>(a: &DwArgs<'_>, r0: usize, blk: &mut [f32]) {
                     if let Some(b) = a.bias {
                         v.copy_from_slice(&b[cb..cb + LANES]);
                     }
-                    for &(xo, wo) in &taps {
-                        let xs = &a.input[xo + cb..xo + cb + LANES];
-                        let ws = &a.filter[wo + cb..wo + cb + LANES];
+                    for (t, &to) in a.taps.iter().enumerate() {
+                        let xs = &a.input[base + to + cb..base + to + cb + LANES];
+                        let ws = &a.filter[t * g.o + cb..t * g.o + cb + LANES];
                         for l in 0..LANES {
                             v[l] = madd::<FMA>(v[l], xs[l], ws[l]);
                         }
@@ -593,16 +638,16 @@ fn dw_rows<const FMA: bool>(a: &DwArgs<'_>, r0: usize, blk: &mut [f32]) {
                 }
                 for c in cb..g.o {
                     let mut v = a.bias.map_or(0.0, |b| b[c]);
-                    for &(xo, wo) in &taps {
-                        v = madd::<FMA>(v, a.input[xo + c], a.filter[wo + c]);
+                    for (t, &to) in a.taps.iter().enumerate() {
+                        v = madd::<FMA>(v, a.input[base + to + c], a.filter[t * g.o + c]);
                     }
                     acc[c] = v.clamp(lo, hi);
                 }
             } else {
                 fill_bias(acc, a.bias, g.o);
-                for &(xo, wo) in &taps {
-                    let px = &a.input[xo..xo + g.c];
-                    let wt = &a.filter[wo..wo + g.o];
+                for (t, &to) in a.taps.iter().enumerate() {
+                    let px = &a.input[base + to..base + to + g.c];
+                    let wt = &a.filter[t * g.o..(t + 1) * g.o];
                     for ((acc, x), w) in acc
                         .chunks_exact_mut(g.mult)
                         .zip(px)
@@ -983,9 +1028,20 @@ mod tests {
                 dilation_h: 1,
             };
             let g = dw_geom("DW", &opts, &ins).unwrap();
+            // Pad by hand: one zero row below, one zero column either side (stride 2, SAME).
+            let (hp, wp) = (h + 2, w + 2);
+            let mut padded = vec![0f32; hp * wp * c];
+            for y in 0..h {
+                let d = ((y + g.ph) * wp + g.pw) * c;
+                padded[d..d + w * c].copy_from_slice(&x[y * w * c..(y + 1) * w * c]);
+            }
+            let taps: Vec<usize> = (0..9).map(|t| ((t / 3) * wp + t % 3) * c).collect();
             let args = DwArgs {
                 g: &g,
-                input: &x,
+                input: &padded,
+                hp,
+                wp,
+                taps: &taps,
                 filter: &f,
                 bias: Some(&b),
                 act: Activation::Relu6,

@@ -3,6 +3,16 @@
 //! Each op family lives in its own module; this module holds the interface the runtime calls:
 //! [`check_supported`] at plan time, [`infer_shapes`] to size outputs, [`execute`] to run a node,
 //! and [`densify`] to expand sparse constants.
+//!
+//! Notes for the runtime:
+//! - [`infer_shapes`] fails with a message containing "needs the value of" when an input whose
+//!   value decides the output shape is not known yet; [`check_supported`] still accepts such a
+//!   node. A RESHAPE without a shape input (its new shape only in the options, which the IR does
+//!   not carry) keeps its bytes: take the output shape from the file, [`execute`] copies.
+//! - [`execute`] re-derives the output shapes from the inputs and requires every output buffer to
+//!   hold exactly that many elements of its dtype.
+//! - DENSIFY is not executed: expand its constant input with [`densify`] at plan time. A
+//!   DEQUANTIZE of a constant is best folded at plan time too (it converts f16 to f32 each run).
 
 mod activation;
 mod conv;
@@ -71,9 +81,10 @@ impl CpuContext {
     /// this context alone; with 1 thread everything runs on the calling thread.
     pub fn new(threads: usize) -> Self {
         let threads = threads.max(1);
+        // The calling thread takes part in the work, so the pool holds the other threads.
         let pool = if threads > 1 {
             rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
+                .num_threads(threads - 1)
                 .thread_name(|i| format!("halfgpu-cpu-{i}"))
                 .build()
                 .ok()
@@ -95,11 +106,12 @@ impl CpuContext {
     /// Runs `f(task)` for every `task` in `0..tasks`, spread over the context's threads.
     pub(crate) fn parallel_for(&self, tasks: usize, f: impl Fn(usize) + Sync + Send) {
         match &self.pool {
-            Some(pool) if tasks > 1 => pool.scope(|s| {
+            Some(pool) if tasks > 1 => pool.in_place_scope(|s| {
                 let f = &f;
-                for t in 0..tasks {
+                for t in 1..tasks {
                     s.spawn(move |_| f(t));
                 }
+                f(0);
             }),
             _ => (0..tasks).for_each(f),
         }
@@ -218,7 +230,6 @@ pub fn check_supported(op: &Op, inputs: &[Option<ShapeIn<'_>>]) -> Result<(), St
         Op::Mean { .. } | Op::Sum { .. } | Op::ReduceMax { .. } => &[0],
         Op::ResizeBilinear(_) | Op::ResizeNearestNeighbor(_) => &[0],
         _ if is_float_math(op) => &[0, 1, 2],
-        Op::Abs => &[0],
         _ => &[],
     };
     for &i in float_inputs {
@@ -241,7 +252,7 @@ pub fn check_supported(op: &Op, inputs: &[Option<ShapeIn<'_>>]) -> Result<(), St
         }
     }
     match op {
-        Op::Add(_) | Op::Sub(_) | Op::Mul(_) | Op::Maximum | Op::Minimum => {
+        Op::Add(_) | Op::Sub(_) | Op::Mul(_) | Op::Maximum | Op::Minimum | Op::Abs => {
             for a in inputs.iter().flatten() {
                 match a.dtype {
                     TensorType::Float32 | TensorType::Int32 => {}

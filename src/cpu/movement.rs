@@ -436,17 +436,21 @@ pub(super) fn pad(
     let so = strides_of(&out_shape);
     let base: usize = pads.iter().zip(&so).map(|((b, _), s)| b * s).sum();
     // Write the input into the interior: copy from x into o with the output's strides.
-    let rank = a.shape.len();
-    if rank == 0 {
+    // Dimensions after the last padded one are contiguous in both: copy them as one run.
+    let Some(last) = pads.iter().rposition(|p| *p != (0, 0)) else {
         o.copy_from_slice(x);
         return Ok(());
-    }
+    };
     let si = strides_of(a.shape);
-    let inner = a.shape[rank - 1] * es;
-    super::util::for_each_row(a.shape, [&si, &so], |[oi, oo]| {
-        let (oi, oo) = (oi * es, (oo + base) * es);
-        o[oo..oo + inner].copy_from_slice(&x[oi..oi + inner]);
-    });
+    let run = a.shape[last] * si[last] * es;
+    super::util::for_each_row(
+        &a.shape[..=last],
+        [&si[..=last], &so[..=last]],
+        |[oi, oo]| {
+            let (oi, oo) = (oi * es, (oo + base) * es);
+            o[oo..oo + run].copy_from_slice(&x[oi..oi + run]);
+        },
+    );
     Ok(())
 }
 
