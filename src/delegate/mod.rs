@@ -94,6 +94,25 @@ pub trait Delegate: Send {
     fn compile(&mut self, partition: &Partition) -> Result<Box<dyn DelegateKernel>, DelegateError>;
 }
 
+/// How long one piece of work took in a profiled invoke.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OpTiming {
+    /// Operator name (`CONV_2D`), or a description for work that is not one node.
+    pub op: String,
+    /// The file's operator index, when the work is one node.
+    pub node: Option<usize>,
+    /// Output shape.
+    pub shape: Vec<usize>,
+    /// Where it ran (`cpu`, `gpu`).
+    pub device: String,
+    /// How the time was measured (`cpu wall time`, `per-dispatch wall time`, ...).
+    pub source: String,
+    /// Start, relative to the start of the invoke, in milliseconds.
+    pub start_ms: f64,
+    /// Duration in milliseconds.
+    pub duration_ms: f64,
+}
+
 /// A compiled partition.
 pub trait DelegateKernel: Send {
     /// Reads the boundary inputs and writes every boundary output, in the partition's order.
@@ -102,6 +121,26 @@ pub trait DelegateKernel: Send {
         inputs: &[TensorIn<'_>],
         outputs: &mut [TensorOut<'_>],
     ) -> Result<(), DelegateError>;
+
+    /// Like [`invoke`](Self::invoke), timing each piece of work. The default times the whole
+    /// partition as one entry.
+    fn invoke_profiled(
+        &mut self,
+        inputs: &[TensorIn<'_>],
+        outputs: &mut [TensorOut<'_>],
+    ) -> Result<Vec<OpTiming>, DelegateError> {
+        let start = std::time::Instant::now();
+        self.invoke(inputs, outputs)?;
+        Ok(vec![OpTiming {
+            op: "partition".into(),
+            node: None,
+            shape: Vec::new(),
+            device: "delegate".into(),
+            source: "wall time of the whole partition".into(),
+            start_ms: 0.0,
+            duration_ms: start.elapsed().as_secs_f64() * 1e3,
+        }])
+    }
 
     /// Extra lines for reports (adapter, precision, memory), if any.
     fn describe(&self) -> Option<String> {

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use half::f16;
 
 use crate::cpu::{TensorIn, TensorOut};
-use crate::delegate::{DelegateError, DelegateKernel, NodeView, Partition, TensorView};
+use crate::delegate::{DelegateError, DelegateKernel, NodeView, OpTiming, Partition, TensorView};
 use crate::graph::{Graph, TensorId};
 use crate::model::TensorType;
 
@@ -131,6 +131,8 @@ struct CompiledDispatch {
     pipeline: Arc<wgpu::ComputePipeline>,
     bind_group: wgpu::BindGroup,
     groups: [u32; 3],
+    /// The node it belongs to: (op name, file operator index, output shape).
+    label: (String, usize, Vec<usize>),
 }
 
 struct BoundaryInput {
@@ -256,9 +258,22 @@ impl GpuProgram {
             t
         };
         let mut specs: Vec<DispatchSpec> = Vec::new();
+        let mut labels: Vec<(String, usize, Vec<usize>)> = Vec::new();
         for n in 0..graph.nodes.len() {
             match lower::lower(&node_view(graph, n), &lower_limits)? {
-                Lowered::Dispatches(d) => specs.extend(d),
+                Lowered::Dispatches(d) => {
+                    let node = &graph.nodes[n];
+                    let shape = node
+                        .outputs
+                        .first()
+                        .map(|&o| graph.tensors[o].shape.clone())
+                        .unwrap_or_default();
+                    labels.extend(
+                        d.iter()
+                            .map(|_| (node.op.name().to_string(), node.index, shape.clone())),
+                    );
+                    specs.extend(d);
+                }
                 Lowered::Alias { input, output } => {
                     let r = find(&root, input);
                     root.insert(output, r);
@@ -391,7 +406,7 @@ impl GpuProgram {
         // Uniforms and bind groups, once.
         let mut uniforms = Vec::with_capacity(specs.len());
         let mut dispatches = Vec::with_capacity(specs.len());
-        for s in &specs {
+        for (s, label) in specs.iter().zip(labels) {
             let pipeline = pipelines.get(&ctx, s.file, s.entry)?;
             let mut params = s.params.clone();
             let mut groups: [u32; 3] =
@@ -450,6 +465,7 @@ impl GpuProgram {
                 pipeline,
                 bind_group,
                 groups,
+                label,
             });
         }
         // Boundary tensors and the staging buffer.
@@ -652,7 +668,65 @@ impl GpuProgram {
     }
 }
 
+impl GpuProgram {
+    /// Runs each dispatch in its own submission and waits for it: per-dispatch wall time,
+    /// including submission overhead, so shares are indicative rather than exact.
+    fn run_profiled(
+        &mut self,
+        inputs: &[TensorIn<'_>],
+        outputs: &mut [TensorOut<'_>],
+    ) -> Result<Vec<OpTiming>, GpuError> {
+        let start = std::time::Instant::now();
+        // A full invoke first writes the inputs and checks that everything works.
+        self.run(inputs, outputs)?;
+        let device = self.ctx.device();
+        let mut timings = Vec::with_capacity(self.dispatches.len());
+        let origin = std::time::Instant::now();
+        for d in &self.dispatches {
+            let t = std::time::Instant::now();
+            let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("profile"),
+            });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("profile"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&d.pipeline);
+                pass.set_bind_group(0, &d.bind_group, &[]);
+                pass.dispatch_workgroups(d.groups[0], d.groups[1], d.groups[2]);
+            }
+            let submission = self.ctx.queue().submit([encoder.finish()]);
+            device.poll(wgpu::PollType::Wait {
+                submission_index: Some(submission),
+                timeout: Some(WAIT_TIMEOUT),
+            })?;
+            timings.push(OpTiming {
+                op: d.label.0.clone(),
+                node: Some(d.label.1),
+                shape: d.label.2.clone(),
+                device: "gpu".into(),
+                source: "per-dispatch wall time".into(),
+                start_ms: (t - origin).as_secs_f64() * 1e3,
+                duration_ms: t.elapsed().as_secs_f64() * 1e3,
+            });
+        }
+        let _ = start;
+        fail_if_lost(&self.ctx)?;
+        Ok(timings)
+    }
+}
+
 impl DelegateKernel for GpuProgram {
+    fn invoke_profiled(
+        &mut self,
+        inputs: &[TensorIn<'_>],
+        outputs: &mut [TensorOut<'_>],
+    ) -> Result<Vec<OpTiming>, DelegateError> {
+        self.run_profiled(inputs, outputs)
+            .map_err(|e| Box::new(e) as DelegateError)
+    }
+
     fn invoke(
         &mut self,
         inputs: &[TensorIn<'_>],

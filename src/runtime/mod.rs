@@ -14,7 +14,7 @@ pub use error::{MissingOp, RuntimeError};
 use smallvec::SmallVec;
 
 use crate::cpu::{self, CpuContext, TensorIn, TensorOut};
-use crate::delegate::{Delegate, DelegateKernel, DelegationReport};
+use crate::delegate::{Delegate, DelegateKernel, DelegationReport, OpTiming};
 use crate::graph::{Graph, TensorId};
 use crate::model::{read_model_file, Model};
 use plan::{Plan, Step, Storage};
@@ -352,6 +352,19 @@ impl Interpreter {
 
     /// Runs the model once on the current inputs.
     pub fn invoke(&mut self) -> Result<(), RuntimeError> {
+        self.run_steps(None)
+    }
+
+    /// Runs the model once, timing every CPU node and every piece of delegated work (as finely
+    /// as each delegate can: the GPU delegate times each dispatch).
+    pub fn invoke_profiled(&mut self) -> Result<Vec<OpTiming>, RuntimeError> {
+        let mut timings = Vec::new();
+        self.run_steps(Some(&mut timings))?;
+        Ok(timings)
+    }
+
+    fn run_steps(&mut self, mut timings: Option<&mut Vec<OpTiming>>) -> Result<(), RuntimeError> {
+        let origin = std::time::Instant::now();
         let arena_ptr = self.arena.as_mut_ptr() as *mut u8;
         let arena_len = self.arena.len() * 16;
         for step in &self.plan.steps {
@@ -402,6 +415,7 @@ impl Interpreter {
                     bytes,
                 });
             }
+            let started = std::time::Instant::now();
             match step {
                 Step::Cpu(ni) => {
                     let node = &self.graph.nodes[*ni];
@@ -412,20 +426,46 @@ impl Interpreter {
                             source,
                         }
                     })?;
+                    if let Some(t) = timings.as_deref_mut() {
+                        t.push(OpTiming {
+                            op: node.op.name().into(),
+                            node: Some(node.index),
+                            shape: node
+                                .outputs
+                                .first()
+                                .map(|&o| self.plan.shapes[o].clone())
+                                .unwrap_or_default(),
+                            device: "cpu".into(),
+                            source: "cpu wall time".into(),
+                            start_ms: (started - origin).as_secs_f64() * 1e3,
+                            duration_ms: started.elapsed().as_secs_f64() * 1e3,
+                        });
+                    }
                 }
                 Step::Kernel { kernel, .. } => {
                     let ins: SmallVec<[TensorIn<'_>; 8]> = ins.into_iter().flatten().collect();
                     let k = &mut self.kernels[*kernel];
-                    k.invoke(&ins, &mut outs)
-                        .map_err(|e| RuntimeError::Delegate {
-                            delegate: self
-                                .plan
-                                .report
-                                .partitions
-                                .get(*kernel)
-                                .map_or("?".into(), |p| p.delegate.clone()),
-                            msg: e.to_string(),
-                        })?;
+                    let delegate_err = |e: crate::delegate::DelegateError| RuntimeError::Delegate {
+                        delegate: self
+                            .plan
+                            .report
+                            .partitions
+                            .get(*kernel)
+                            .map_or("?".into(), |p| p.delegate.clone()),
+                        msg: e.to_string(),
+                    };
+                    match timings.as_deref_mut() {
+                        None => k.invoke(&ins, &mut outs).map_err(delegate_err)?,
+                        Some(t) => {
+                            let offset = (started - origin).as_secs_f64() * 1e3;
+                            for mut timing in
+                                k.invoke_profiled(&ins, &mut outs).map_err(delegate_err)?
+                            {
+                                timing.start_ms += offset;
+                                t.push(timing);
+                            }
+                        }
+                    }
                 }
             }
         }

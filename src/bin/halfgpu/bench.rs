@@ -43,7 +43,12 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 /// Benchmarks `path`: parse, build (plan + compile), one cold invoke, `warmup` untimed invokes,
 /// then `runs` timed ones on seeded inputs.
-pub fn bench(path: &std::path::Path, backend: &BackendArgs, runs: usize, warmup: usize) -> Result<BenchResult, Box<dyn std::error::Error>> {
+pub fn bench(
+    path: &std::path::Path,
+    backend: &BackendArgs,
+    runs: usize,
+    warmup: usize,
+) -> Result<BenchResult, Box<dyn std::error::Error>> {
     use rand::{Rng, SeedableRng};
     let t0 = Instant::now();
     let model = halfgpu::model::read_model_file(path)?;
@@ -71,7 +76,10 @@ pub fn bench(path: &std::path::Path, backend: &BackendArgs, runs: usize, warmup:
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     times.sort_by(f64::total_cmp);
-    let memory = gpu.as_ref().and_then(|g| g.memory.lock().ok().map(|m| m.clone())).unwrap_or_default();
+    let memory = gpu
+        .as_ref()
+        .and_then(|g| g.memory.lock().ok().map(|m| m.clone()))
+        .unwrap_or_default();
     Ok(BenchResult {
         model: path.display().to_string(),
         delegate: format!("{:?}", backend.delegate).to_lowercase(),

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod backend;
 mod bench;
+mod profile;
 mod run;
 
 use backend::BackendArgs;
@@ -51,6 +52,21 @@ enum Command {
         /// Write the outputs to this .npz, keyed by output tensor name.
         #[arg(long)]
         outputs: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// Time every op of one invoke: a table sorted by time, and a Chrome/Perfetto trace.
+    ///
+    /// Example: halfgpu profile model.tflite --delegate gpu --trace trace.json
+    Profile {
+        /// The .tflite model.
+        model: std::path::PathBuf,
+        /// Plain invokes before the profiled one (the first compiles shaders on some drivers).
+        #[arg(long, default_value_t = 2)]
+        warmup: usize,
+        /// Write a trace-event JSON file here (open it in ui.perfetto.dev or chrome://tracing).
+        #[arg(long)]
+        trace: Option<std::path::PathBuf>,
         #[command(flatten)]
         backend: BackendArgs,
     },
@@ -102,6 +118,17 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             outputs,
             backend,
         } => run::run_model(&model, inputs.as_deref(), outputs.as_deref(), &backend)?,
+        Command::Profile {
+            model,
+            warmup,
+            trace,
+            backend,
+        } => emit(&profile::profile(
+            &model,
+            &backend,
+            warmup,
+            trace.as_deref(),
+        )?)?,
         Command::Bench {
             model,
             runs,
