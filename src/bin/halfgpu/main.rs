@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod backend;
+mod convert;
 mod run;
 
 use backend::BackendArgs;
@@ -53,6 +54,9 @@ enum Command {
         #[command(flatten)]
         backend: BackendArgs,
     },
+    /// Convert a float32 model: weights stored as float16, computed in float32 (about half
+    /// the file size).
+    Convert(convert::ConvertArgs),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +85,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             outputs,
             backend,
         } => run::run_model(&model, inputs.as_deref(), outputs.as_deref(), &backend)?,
+        Command::Convert(args) => convert::convert(&args)?,
     }
     Ok(())
 }
