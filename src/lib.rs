@@ -1,5 +1,6 @@
 //! halfgpu runs TensorFlow Lite models on desktop GPUs in half precision.
 
+pub mod convert;
 pub mod cpu;
 pub mod delegate;
 pub mod gpu;

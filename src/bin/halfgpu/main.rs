@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod backend;
 mod bench;
 mod profile;
+mod convert;
 mod run;
 
 use backend::BackendArgs;
@@ -90,6 +91,9 @@ enum Command {
         #[command(flatten)]
         backend: BackendArgs,
     },
+    /// Convert a float32 model: weights stored as float16, computed in float32 (about half
+    /// the file size).
+    Convert(convert::ConvertArgs),
 }
 
 fn main() -> ExitCode {
@@ -143,6 +147,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 emit(&r.to_text())?;
             }
         }
+        Command::Convert(args) => convert::convert(&args)?,
     }
     Ok(())
 }
