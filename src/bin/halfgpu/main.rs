@@ -6,8 +6,9 @@ use clap::{Parser, Subcommand};
 
 mod backend;
 mod bench;
-mod profile;
 mod convert;
+mod demo;
+mod profile;
 mod run;
 
 use backend::BackendArgs;
@@ -20,11 +21,26 @@ use backend::BackendArgs;
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// The main job (also what `halfgpu` with no arguments runs): MobileNetV2 built in memory,
+    /// converted to fp16, run on the CPU and on the GPU in F32, F32F16 and F16, one table.
+    ///
+    /// Example: halfgpu demo --runs 20 --json
+    Demo {
+        /// Seeded inputs to compare outputs on.
+        #[arg(long, default_value_t = 8)]
+        inputs: usize,
+        /// Timed invokes per configuration.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Summarise a .tflite file: operators, tensors, dtypes, inputs and outputs.
     ///
     /// Example: halfgpu inspect face_detection_short_range.tflite --json
@@ -110,7 +126,20 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    match cli.command {
+    let command = cli.command.unwrap_or(Command::Demo {
+        inputs: 8,
+        runs: 10,
+        json: false,
+    });
+    match command {
+        Command::Demo { inputs, runs, json } => {
+            let r = demo::demo(inputs, runs, json)?;
+            if json {
+                emit(&format!("{}\n", serde_json::to_string_pretty(&r)?))?;
+            } else {
+                emit(&r.to_text())?;
+            }
+        }
         Command::Inspect {
             model,
             json,
