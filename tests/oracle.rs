@@ -26,13 +26,21 @@ use runners::{Reference, SharedGpu, Tensor};
 /// Op / parameter combinations the GPU delegate declines by design; such a case must be
 /// declined (it runs on the CPU and is checked there), and is not counted as a GPU pass.
 /// Entries are (op, a fragment of the case name, why).
-const GPU_DECLINES: &[(&str, &str, &str)] = &[(
-    // TFLite defines no sampling grid for both flags at once (its reference kernel refuses
-    // them); lower.rs refuses rather than guess one.
-    "RESIZE_BILINEAR",
-    "_align1_half1",
-    "align_corners together with half_pixel_centers",
-)];
+const GPU_DECLINES: &[(&str, &str, &str)] = &[
+    (
+        // TFLite defines no sampling grid for both flags at once (its reference kernel refuses
+        // them); lower.rs refuses rather than guess one.
+        "RESIZE_BILINEAR",
+        "_align1_half1",
+        "align_corners together with half_pixel_centers",
+    ),
+    (
+        // The mean shader reduces one contiguous block of axes.
+        "MEAN",
+        "_axes1x3_",
+        "axes that are not one contiguous block",
+    ),
+];
 
 /// Cases the reference runtime runs but halfgpu's CPU path refuses to build: known gaps,
 /// listed and counted in the output. Each must still be refused (so a fix shows up here), and

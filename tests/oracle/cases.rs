@@ -81,6 +81,7 @@ pub fn all() -> Vec<OpCase> {
     unary(&mut cases);
     softmax(&mut cases);
     pool(&mut cases);
+    asymmetric_pool(&mut cases);
     mean(&mut cases);
     movement(&mut cases);
     resize(&mut cases);
@@ -206,6 +207,7 @@ fn conv2d(out: &mut Vec<OpCase>) {
         true,
         901,
     );
+    asymmetric_conv(out);
     // Without a bias: legal in the schema, refused by the reference runtime, so these are
     // checked against halfgpu's CPU path only.
     conv_case(
@@ -228,6 +230,52 @@ fn conv2d(out: &mut Vec<OpCase>) {
         false,
         903,
     );
+}
+
+/// Kernel, stride and dilation that differ between height and width: `[kh, kw]`, `[sh, sw]`,
+/// `[dh, dw]`.
+type Asymmetric = ([i32; 2], [i32; 2], [i32; 2]);
+
+const ASYMMETRIC: [Asymmetric; 6] = [
+    ([1, 3], [1, 1], [1, 1]),
+    ([3, 1], [1, 2], [1, 1]),
+    ([1, 7], [2, 1], [1, 1]),
+    ([2, 5], [1, 2], [2, 1]),
+    ([3, 2], [2, 1], [1, 2]),
+    ([5, 3], [2, 2], [1, 2]),
+];
+
+fn asym_name(([kh, kw], [sh, sw], [dh, dw]): Asymmetric) -> String {
+    format!("k{kh}x{kw}_s{sh}x{sw}_d{dh}x{dw}")
+}
+
+/// CONV_2D with kernels, strides and dilations that differ between height and width.
+fn asymmetric_conv(out: &mut Vec<OpCase>) {
+    for (i, g) in ASYMMETRIC.into_iter().enumerate() {
+        let ([kh, kw], [sh, sw], [dh, dw]) = g;
+        for p in [Padding::Same, Padding::Valid] {
+            let (ic, oc) = [(3, 8), (17, 5)][i % 2];
+            let opts = Conv2DOptions {
+                padding: p,
+                stride_w: sw,
+                stride_h: sh,
+                activation: ACTS[i % 3],
+                dilation_w: dw,
+                dilation_h: dh,
+            };
+            let name = format!("conv2d_i{ic}_o{oc}_{}_{}", asym_name(g), pad_name(p));
+            let model =
+                builder::conv2d([1, 9, 10, ic], [oc, kh, kw, ic], opts, true, 700 + i as u64)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let k = (kh * kw * ic) as usize;
+            out.push(OpCase::new(
+                name,
+                "CONV_2D",
+                model,
+                Tolerance::Reduction { k },
+            ));
+        }
+    }
 }
 
 /// DEPTHWISE_CONV_2D: every geometry (3x3 and 5x5) on 5 channels, then channel counts and depth
@@ -274,6 +322,30 @@ fn depthwise(out: &mut Vec<OpCase>) {
             push(c, mult, (3, 1, 1, Padding::Same), act, 300 + i);
             i += 1;
         }
+    }
+    for (j, g) in ASYMMETRIC.into_iter().enumerate() {
+        let ([kh, kw], [sh, sw], [dh, dw]) = g;
+        let p = [Padding::Same, Padding::Valid][j % 2];
+        let (c, mult) = [(5, 1), (3, 2), (8, 1)][j % 3];
+        let opts = DepthwiseConv2DOptions {
+            padding: p,
+            stride_w: sw,
+            stride_h: sh,
+            depth_multiplier: mult,
+            activation: ACTS[j % 3],
+            dilation_w: dw,
+            dilation_h: dh,
+        };
+        let name = format!("depthwise_c{c}_m{mult}_{}_{}", asym_name(g), pad_name(p));
+        let model = builder::depthwise_conv2d([1, 9, 10, c], [kh, kw], opts, true, 800 + j as u64)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let k = (kh * kw) as usize;
+        out.push(OpCase::new(
+            name,
+            "DEPTHWISE_CONV_2D",
+            model,
+            Tolerance::Reduction { k },
+        ));
     }
 }
 
@@ -331,15 +403,22 @@ fn transpose_conv(out: &mut Vec<OpCase>) {
             for s in [1, 2] {
                 for p in [Padding::Same, Padding::Valid] {
                     let bias = i.is_multiple_of(2);
+                    // Fused activations (schema version 4 of the op) on the second pair only.
+                    let act = if ic == 8 {
+                        ACTS[(i / 2) as usize % 3]
+                    } else {
+                        Activation::None
+                    };
                     let opts = TransposeConvOptions {
                         padding: p,
                         stride_w: s,
                         stride_h: s,
-                        activation: Activation::None,
+                        activation: act,
                     };
                     let name = format!(
-                        "transpose_conv_i{ic}_o{oc}_k{k}_s{s}_{}{}",
+                        "transpose_conv_i{ic}_o{oc}_k{k}_s{s}_{}_{}{}",
                         pad_name(p),
+                        act_name(act),
                         if bias { "" } else { "_nobias" }
                     );
                     let model =
@@ -566,9 +645,48 @@ fn pool(out: &mut Vec<OpCase>) {
     }
 }
 
+/// Pooling windows and strides that differ between height and width.
+fn asymmetric_pool(out: &mut Vec<OpCase>) {
+    let windows: [([i32; 2], [i32; 2], Padding); 3] = [
+        ([2, 3], [1, 2], Padding::Same),
+        ([3, 1], [2, 1], Padding::Valid),
+        ([1, 4], [1, 3], Padding::Same),
+    ];
+    for (code, op) in [
+        (builtin::MAX_POOL_2D, "MAX_POOL_2D"),
+        (builtin::AVERAGE_POOL_2D, "AVERAGE_POOL_2D"),
+    ] {
+        for ([fh, fw], [sh, sw], p) in windows {
+            let opts = Pool2DOptions {
+                padding: p,
+                stride_w: sw,
+                stride_h: sh,
+                filter_w: fw,
+                filter_h: fh,
+                activation: Activation::None,
+            };
+            let name = format!(
+                "{}_k{fh}x{fw}_s{sh}x{sw}_{}",
+                op.to_ascii_lowercase(),
+                pad_name(p)
+            );
+            let model =
+                builder::pool(code, [1, 9, 10, 5], opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let tolerance = if code == builtin::MAX_POOL_2D {
+                Tolerance::Movement
+            } else {
+                Tolerance::Reduction {
+                    k: (fh * fw) as usize,
+                }
+            };
+            out.push(OpCase::new(name, op, model, tolerance).ranges(&[[-8.0, 8.0]]));
+        }
+    }
+}
+
 /// MEAN over spatial axes, channels, rows and the last axis, with and without keep_dims.
 fn mean(out: &mut Vec<OpCase>) {
-    let cases: [(&[i32], &[i32]); 7] = [
+    let cases: [(&[i32], &[i32]); 9] = [
         (&[1, 6, 7, 5], &[1, 2]),
         (&[2, 6, 7, 5], &[1, 2]),
         (&[1, 6, 7, 5], &[3]),
@@ -576,6 +694,8 @@ fn mean(out: &mut Vec<OpCase>) {
         (&[1, 6, 7, 5], &[2]),
         (&[2, 6, 7, 5], &[-1]),
         (&[3, 40], &[1]),
+        (&[1, 6, 7, 5], &[1, 3]),
+        (&[2, 6, 7, 5], &[0, 1, 2]),
     ];
     for (input, axes) in cases {
         for keep in [true, false] {
