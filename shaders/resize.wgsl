@@ -59,8 +59,10 @@ fn nearest(@builtin(global_invocation_id) gid: vec3<u32>) {
     var iy: u32;
     var ix: u32;
     if (p.align_corners != 0u) {
-        iy = u32(round(fy));
-        ix = u32(round(fx));
+        // TFLite rounds halves away from zero (std::round); WGSL's round() goes to even.
+        // The coordinates are never negative here, so floor(v + 0.5) is std::round.
+        iy = u32(floor(fy + 0.5));
+        ix = u32(floor(fx + 0.5));
     } else {
         iy = u32(floor(fy));
         ix = u32(floor(fx));

@@ -908,6 +908,95 @@ pub fn transpose(input: &[i32], perm: &[i32]) -> Result<Model> {
     })
 }
 
+/// A PRELU model: graph input of shape `input` and a constant `alpha` of shape `alpha_shape`
+/// (broadcast against the input, usually `[1, 1, C]` or `[C]`), with slopes from `seed` in
+/// `[0, 0.5)`.
+pub fn prelu(input: &[i32], alpha_shape: &[i32], seed: u64) -> Result<Model> {
+    let out = broadcast(input, alpha_shape)?;
+    if out != input {
+        return Err(invalid(format!(
+            "prelu: alpha {alpha_shape:?} would change the shape of input {input:?}"
+        )));
+    }
+    let count = element_count(alpha_shape)?;
+    let mut rng = Weights::new(seed);
+    let alpha: Vec<f32> = (0..count).map(|_| rng.rng.random::<f32>() * 0.5).collect();
+    single_op(builtin::PRELU, BuiltinOptions::None, &out, |b| {
+        let x = b.input("input", input);
+        Ok(vec![x, b.const_f32("alpha", alpha_shape, &alpha)?])
+    })
+}
+
+/// A RESIZE_NEAREST_NEIGHBOR model of an `[N, H, W, C]` input to `size = [height, width]`.
+pub fn resize_nearest_neighbor(
+    input: [i32; 4],
+    size: [i32; 2],
+    opts: ResizeOptions,
+) -> Result<Model> {
+    let [n, _, _, c] = input;
+    if size[0] < 1 || size[1] < 1 {
+        return Err(invalid(format!(
+            "resize_nearest_neighbor: invalid size {size:?}"
+        )));
+    }
+    single_op(
+        builtin::RESIZE_NEAREST_NEIGHBOR,
+        BuiltinOptions::ResizeNearestNeighbor(opts),
+        &[n, size[0], size[1], c],
+        |b| {
+            let x = b.input("input", &input);
+            Ok(vec![x, b.const_i32("size", &[2], &size)?])
+        },
+    )
+}
+
+/// A SLICE model: `size[i] == -1` takes everything from `begin[i]` to the end.
+pub fn slice(input: &[i32], begin: &[i32], size: &[i32]) -> Result<Model> {
+    element_count(input)?;
+    if begin.len() != input.len() || size.len() != input.len() {
+        return Err(invalid(
+            "slice: begin and size need one value per dimension",
+        ));
+    }
+    let out = input
+        .iter()
+        .zip(begin.iter().zip(size))
+        .map(|(&d, (&b, &s))| {
+            let len = if s == -1 { d - b } else { s };
+            (b >= 0 && len >= 0 && b + len <= d)
+                .then_some(len)
+                .ok_or_else(|| invalid(format!("slice: begin {b} size {s} out of range {d}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    single_op(builtin::SLICE, BuiltinOptions::Slice, &out, |b| {
+        let x = b.input("input", input);
+        let r = [input.len() as i32];
+        Ok(vec![
+            x,
+            b.const_i32("begin", &r, begin)?,
+            b.const_i32("size", &r, size)?,
+        ])
+    })
+}
+
+/// A DEPTH_TO_SPACE model: `[N, H, W, C]` to `[N, H * bs, W * bs, C / bs^2]`.
+pub fn depth_to_space(input: [i32; 4], block_size: i32) -> Result<Model> {
+    let [n, h, w, c] = input;
+    let bb = block_size.checked_mul(block_size).filter(|&v| v > 0);
+    let Some(bb) = bb.filter(|&bb| block_size > 0 && c % bb == 0) else {
+        return Err(invalid(format!(
+            "depth_to_space: block size {block_size} does not divide channels {c}"
+        )));
+    };
+    let out = [n, h * block_size, w * block_size, c / bb];
+    single_op(
+        builtin::DEPTH_TO_SPACE,
+        BuiltinOptions::DepthToSpace { block_size },
+        &out,
+        |b| Ok(vec![b.input("input", &input)]),
+    )
+}
+
 /// A TRANSPOSE_CONV model: input `[N, H, W, C]`, filter `[O, KH, KW, C]`; the output is
 /// `[N, H * stride, W * stride, O]` for SAME padding, `(H - 1) * stride + KH` for VALID.
 pub fn transpose_conv(
