@@ -53,17 +53,32 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// Builds, runs every input once for the outputs, then times `runs` more invokes.
-fn measure(
-    name: &str,
-    model_name: &str,
-    model: &Model,
+/// One configuration to measure.
+struct Config<'a> {
+    name: &'a str,
+    model_name: &'a str,
+    model: &'a Model,
     model_bytes: usize,
     gpu: Option<GpuDelegate>,
+}
+
+/// Outputs for each input.
+type Outputs = Vec<Vec<f32>>;
+
+/// Builds, runs every input once for the outputs, then times `runs` more invokes.
+fn measure(
+    config: Config<'_>,
     inputs: &[Vec<f32>],
     runs: usize,
     reference: Option<&[Vec<f32>]>,
-) -> Result<(DemoRow, Vec<Vec<f32>>), Box<dyn std::error::Error>> {
+) -> Result<(DemoRow, Outputs), Box<dyn std::error::Error>> {
+    let Config {
+        name,
+        model_name,
+        model,
+        model_bytes,
+        gpu,
+    } = config;
     let start = Instant::now();
     let memory = gpu.as_ref().map(|g| g.memory_handle());
     let mut builder = Interpreter::builder(model);
@@ -155,9 +170,14 @@ pub fn demo(
         .collect();
     bar.inc(1);
     bar.set_message("CPU f32");
-    let (cpu, reference) = measure(
-        "CPU f32", "fp32", &fp32, fp32_bytes, None, &inputs, runs, None,
-    )?;
+    let cpu_config = Config {
+        name: "CPU f32",
+        model_name: "fp32",
+        model: &fp32,
+        model_bytes: fp32_bytes,
+        gpu: None,
+    };
+    let (cpu, reference) = measure(cpu_config, &inputs, runs, None)?;
     let mut rows = vec![cpu];
     bar.inc(1);
     let mut adapter = None;
@@ -182,17 +202,14 @@ pub fn demo(
         } else {
             (&fp16, fp16_bytes)
         };
-        let mut row = measure(
+        let config = Config {
             name,
-            which,
+            model_name: which,
             model,
-            bytes,
-            Some(gpu),
-            &inputs,
-            runs,
-            Some(&reference),
-        )?
-        .0;
+            model_bytes: bytes,
+            gpu: Some(gpu),
+        };
+        let mut row = measure(config, &inputs, runs, Some(&reference))?.0;
         row.name = format!(
             "{name}{}",
             if which == "fp16" { " (fp16 file)" } else { "" }
