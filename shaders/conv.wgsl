@@ -36,78 +36,6 @@ fn store4(base: u32, co: u32, v: vec4<A>) {
     }
 }
 
-// One invocation: one output pixel, four output channels.
-// grid: x = out_w, y = out_h, z = batch * co_groups.
-@compute @workgroup_size(8, 8, 1)
-fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let ox = gid.x;
-    let oy = gid.y;
-    if (ox >= p.out_w || oy >= p.out_h || gid.z >= p.batch * p.co_groups) { return; }
-    let n = gid.z / p.co_groups;
-    let co = (gid.z % p.co_groups) * 4u;
-    var acc = vec4<f32>(bias4(co));
-    let kstride = p.k_h * p.k_w * p.in_c;
-    let c1 = min(co + 1u, p.out_c - 1u);
-    let c2 = min(co + 2u, p.out_c - 1u);
-    let c3 = min(co + 3u, p.out_c - 1u);
-    for (var ky = 0u; ky < p.k_h; ky++) {
-        let iy = i32(oy * p.stride_h + ky * p.dil_h) - p.pad_top;
-        if (iy < 0 || iy >= i32(p.in_h)) { continue; }
-        for (var kx = 0u; kx < p.k_w; kx++) {
-            let ix = i32(ox * p.stride_w + kx * p.dil_w) - p.pad_left;
-            if (ix < 0 || ix >= i32(p.in_w)) { continue; }
-            let xb = ((n * p.in_h + u32(iy)) * p.in_w + u32(ix)) * p.in_c;
-            let wb = (ky * p.k_w + kx) * p.in_c;
-            for (var c0 = 0u; c0 < p.in_c; c0 += 16u) {
-                var part = vec4<A>(A(0.0));
-                for (var ci = c0; ci < min(c0 + 16u, p.in_c); ci++) {
-                    let v = A(x[xb + ci]);
-                    let k = wb + ci;
-                    part += v * vec4<A>(A(w[co * kstride + k]), A(w[c1 * kstride + k]),
-                                        A(w[c2 * kstride + k]), A(w[c3 * kstride + k]));
-                }
-                acc += vec4<f32>(part);
-            }
-        }
-    }
-    store4(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, co, vec4<A>(acc));
-}
-
-// 1x1, stride 1, no padding: a matrix product [pixels, in_c] x [out_c, in_c]^T.
-// One invocation: four consecutive pixels, four output channels.
-// grid: x = ceil(pixels / 4), y = co_groups.
-@compute @workgroup_size(64, 1, 1)
-fn conv2d_1x1(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let pixels = p.batch * p.out_h * p.out_w;
-    let p0 = gid.x * 4u;
-    if (p0 >= pixels || gid.y >= p.co_groups) { return; }
-    let co = gid.y * 4u;
-    let b = vec4<f32>(bias4(co));
-    var a0 = b; var a1 = b; var a2 = b; var a3 = b;
-    let q1 = min(p0 + 1u, pixels - 1u);
-    let q2 = min(p0 + 2u, pixels - 1u);
-    let q3 = min(p0 + 3u, pixels - 1u);
-    let c1 = min(co + 1u, p.out_c - 1u);
-    let c2 = min(co + 2u, p.out_c - 1u);
-    let c3 = min(co + 3u, p.out_c - 1u);
-    for (var c0 = 0u; c0 < p.in_c; c0 += 16u) {
-        var s0 = vec4<A>(A(0.0)); var s1 = s0; var s2 = s0; var s3 = s0;
-        for (var ci = c0; ci < min(c0 + 16u, p.in_c); ci++) {
-            let wv = vec4<A>(A(w[co * p.in_c + ci]), A(w[c1 * p.in_c + ci]),
-                             A(w[c2 * p.in_c + ci]), A(w[c3 * p.in_c + ci]));
-            s0 += A(x[p0 * p.in_c + ci]) * wv;
-            s1 += A(x[q1 * p.in_c + ci]) * wv;
-            s2 += A(x[q2 * p.in_c + ci]) * wv;
-            s3 += A(x[q3 * p.in_c + ci]) * wv;
-        }
-        a0 += vec4<f32>(s0); a1 += vec4<f32>(s1); a2 += vec4<f32>(s2); a3 += vec4<f32>(s3);
-    }
-    store4(p0 * p.out_c, co, vec4<A>(a0));
-    if (p0 + 1u < pixels) { store4(q1 * p.out_c, co, vec4<A>(a1)); }
-    if (p0 + 2u < pixels) { store4(q2 * p.out_c, co, vec4<A>(a2)); }
-    if (p0 + 3u < pixels) { store4(q3 * p.out_c, co, vec4<A>(a3)); }
-}
-
 // One invocation: one output pixel, four output channels (channel = in_channel * mult + m).
 // grid: x = out_w, y = out_h, z = batch * co_groups.
 @compute @workgroup_size(8, 8, 1)
@@ -200,4 +128,218 @@ fn transpose_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
     }
     store4(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, co, vec4<A>(acc));
+}
+
+// 1x1 convolution as a tiled matrix product: one invocation computes 8 pixels x 8 output
+// channels, so each element loaded feeds 8 multiply-adds (register blocking: on a software GPU
+// every load costs about as much as several multiply-adds). Products are formed in A and
+// accumulated in f32. grid: x = ceil(pixels / 8), y = ceil(out_c / 8).
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_tiled(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let pixels = p.batch * p.out_h * p.out_w;
+    let p0 = gid.x * 8u;
+    let co = gid.y * 8u;
+    if (p0 >= pixels || co >= p.out_c) { return; }
+    let k = p.in_c;
+    let last = pixels - 1u;
+    let x0 = p0 * k;
+    let x1 = min(p0 + 1u, last) * k;
+    let x2 = min(p0 + 2u, last) * k;
+    let x3 = min(p0 + 3u, last) * k;
+    let x4 = min(p0 + 4u, last) * k;
+    let x5 = min(p0 + 5u, last) * k;
+    let x6 = min(p0 + 6u, last) * k;
+    let x7 = min(p0 + 7u, last) * k;
+    let lc = p.out_c - 1u;
+    let w0 = co * k;
+    let w1 = min(co + 1u, lc) * k;
+    let w2 = min(co + 2u, lc) * k;
+    let w3 = min(co + 3u, lc) * k;
+    let w4 = min(co + 4u, lc) * k;
+    let w5 = min(co + 5u, lc) * k;
+    let w6 = min(co + 6u, lc) * k;
+    let w7 = min(co + 7u, lc) * k;
+    let blo = vec4<f32>(bias4(co));
+    let bhi = vec4<f32>(bias4(co + 4u));
+    var l0 = blo; var l1 = blo; var l2 = blo; var l3 = blo;
+    var l4 = blo; var l5 = blo; var l6 = blo; var l7 = blo;
+    var h0 = bhi; var h1 = bhi; var h2 = bhi; var h3 = bhi;
+    var h4 = bhi; var h5 = bhi; var h6 = bhi; var h7 = bhi;
+    for (var ci = 0u; ci < k; ci++) {
+        let wl = vec4<A>(A(w[w0 + ci]), A(w[w1 + ci]), A(w[w2 + ci]), A(w[w3 + ci]));
+        let wh = vec4<A>(A(w[w4 + ci]), A(w[w5 + ci]), A(w[w6 + ci]), A(w[w7 + ci]));
+        let v0 = A(x[x0 + ci]); let v1 = A(x[x1 + ci]); let v2 = A(x[x2 + ci]); let v3 = A(x[x3 + ci]);
+        let v4 = A(x[x4 + ci]); let v5 = A(x[x5 + ci]); let v6 = A(x[x6 + ci]); let v7 = A(x[x7 + ci]);
+        l0 += vec4<f32>(v0 * wl); h0 += vec4<f32>(v0 * wh);
+        l1 += vec4<f32>(v1 * wl); h1 += vec4<f32>(v1 * wh);
+        l2 += vec4<f32>(v2 * wl); h2 += vec4<f32>(v2 * wh);
+        l3 += vec4<f32>(v3 * wl); h3 += vec4<f32>(v3 * wh);
+        l4 += vec4<f32>(v4 * wl); h4 += vec4<f32>(v4 * wh);
+        l5 += vec4<f32>(v5 * wl); h5 += vec4<f32>(v5 * wh);
+        l6 += vec4<f32>(v6 * wl); h6 += vec4<f32>(v6 * wh);
+        l7 += vec4<f32>(v7 * wl); h7 += vec4<f32>(v7 * wh);
+    }
+    store_pair(p0, pixels, co, l0, h0);
+    store_pair(p0 + 1u, pixels, co, l1, h1);
+    store_pair(p0 + 2u, pixels, co, l2, h2);
+    store_pair(p0 + 3u, pixels, co, l3, h3);
+    store_pair(p0 + 4u, pixels, co, l4, h4);
+    store_pair(p0 + 5u, pixels, co, l5, h5);
+    store_pair(p0 + 6u, pixels, co, l6, h6);
+    store_pair(p0 + 7u, pixels, co, l7, h7);
+}
+
+fn store_pair(px: u32, pixels: u32, co: u32, lo: vec4<f32>, hi: vec4<f32>) {
+    if (px < pixels) {
+        store4(px * p.out_c, co, vec4<A>(lo));
+        if (co + 4u < p.out_c) { store4(px * p.out_c, co + 4u, vec4<A>(hi)); }
+    }
+}
+
+// Four channels of input column `ix` in row `row` (zero outside the image).
+fn column(row: u32, ix: i32, c: vec4<u32>) -> vec4<A> {
+    if (ix < 0 || ix >= i32(p.in_w)) { return vec4<A>(A(0.0)); }
+    let b = (row + u32(ix)) * p.in_c;
+    return vec4<A>(A(x[b + c.x]), A(x[b + c.y]), A(x[b + c.z]), A(x[b + c.w]));
+}
+
+fn taps(wb: u32, c: vec4<u32>) -> vec4<A> {
+    return vec4<A>(A(w[wb + c.x]), A(w[wb + c.y]), A(w[wb + c.z]), A(w[wb + c.w]));
+}
+
+// 3x3 depthwise convolution (multiplier 1, no dilation): one invocation computes four
+// neighbouring output pixels of four channels; every input column is loaded once per row and
+// reused by each pixel and tap that reads it. grid: x = ceil(out_w / 4), y = out_h,
+// z = batch * co_groups.
+@compute @workgroup_size(8, 8, 1)
+fn depthwise3x3_s1(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ox0 = gid.x * 4u;
+    let oy = gid.y;
+    if (ox0 >= p.out_w || oy >= p.out_h || gid.z >= p.batch * p.co_groups) { return; }
+    let n = gid.z / p.co_groups;
+    let co = (gid.z % p.co_groups) * 4u;
+    let lc = p.out_c - 1u;
+    let c = vec4<u32>(co, min(co + 1u, lc), min(co + 2u, lc), min(co + 3u, lc));
+    let b = vec4<f32>(bias4(co));
+    var a0 = b; var a1 = b; var a2 = b; var a3 = b;
+    let ix = i32(ox0) - p.pad_left;
+    for (var ky = 0u; ky < 3u; ky++) {
+        let iy = i32(oy + ky) - p.pad_top;
+        if (iy < 0 || iy >= i32(p.in_h)) { continue; }
+        let row = (n * p.in_h + u32(iy)) * p.in_w;
+        let c0 = column(row, ix, c); let c1 = column(row, ix + 1, c); let c2 = column(row, ix + 2, c);
+        let c3 = column(row, ix + 3, c); let c4 = column(row, ix + 4, c); let c5 = column(row, ix + 5, c);
+        let k0 = taps(ky * 3u * p.out_c, c);
+        let k1 = taps((ky * 3u + 1u) * p.out_c, c);
+        let k2 = taps((ky * 3u + 2u) * p.out_c, c);
+        a0 += vec4<f32>(c0 * k0 + c1 * k1 + c2 * k2);
+        a1 += vec4<f32>(c1 * k0 + c2 * k1 + c3 * k2);
+        a2 += vec4<f32>(c2 * k0 + c3 * k1 + c4 * k2);
+        a3 += vec4<f32>(c3 * k0 + c4 * k1 + c5 * k2);
+    }
+    let base = (n * p.out_h + oy) * p.out_w;
+    store4((base + ox0) * p.out_c, co, vec4<A>(a0));
+    if (ox0 + 1u < p.out_w) { store4((base + ox0 + 1u) * p.out_c, co, vec4<A>(a1)); }
+    if (ox0 + 2u < p.out_w) { store4((base + ox0 + 2u) * p.out_c, co, vec4<A>(a2)); }
+    if (ox0 + 3u < p.out_w) { store4((base + ox0 + 3u) * p.out_c, co, vec4<A>(a3)); }
+}
+
+@compute @workgroup_size(8, 8, 1)
+fn depthwise3x3_s2(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ox0 = gid.x * 4u;
+    let oy = gid.y;
+    if (ox0 >= p.out_w || oy >= p.out_h || gid.z >= p.batch * p.co_groups) { return; }
+    let n = gid.z / p.co_groups;
+    let co = (gid.z % p.co_groups) * 4u;
+    let lc = p.out_c - 1u;
+    let c = vec4<u32>(co, min(co + 1u, lc), min(co + 2u, lc), min(co + 3u, lc));
+    let b = vec4<f32>(bias4(co));
+    var a0 = b; var a1 = b; var a2 = b; var a3 = b;
+    let ix = i32(ox0 * 2u) - p.pad_left;
+    for (var ky = 0u; ky < 3u; ky++) {
+        let iy = i32(oy * 2u + ky) - p.pad_top;
+        if (iy < 0 || iy >= i32(p.in_h)) { continue; }
+        let row = (n * p.in_h + u32(iy)) * p.in_w;
+        let c0 = column(row, ix, c); let c1 = column(row, ix + 1, c); let c2 = column(row, ix + 2, c);
+        let c3 = column(row, ix + 3, c); let c4 = column(row, ix + 4, c); let c5 = column(row, ix + 5, c);
+        let c6 = column(row, ix + 6, c); let c7 = column(row, ix + 7, c); let c8 = column(row, ix + 8, c);
+        let k0 = taps(ky * 3u * p.out_c, c);
+        let k1 = taps((ky * 3u + 1u) * p.out_c, c);
+        let k2 = taps((ky * 3u + 2u) * p.out_c, c);
+        a0 += vec4<f32>(c0 * k0 + c1 * k1 + c2 * k2);
+        a1 += vec4<f32>(c2 * k0 + c3 * k1 + c4 * k2);
+        a2 += vec4<f32>(c4 * k0 + c5 * k1 + c6 * k2);
+        a3 += vec4<f32>(c6 * k0 + c7 * k1 + c8 * k2);
+    }
+    let base = (n * p.out_h + oy) * p.out_w;
+    store4((base + ox0) * p.out_c, co, vec4<A>(a0));
+    if (ox0 + 1u < p.out_w) { store4((base + ox0 + 1u) * p.out_c, co, vec4<A>(a1)); }
+    if (ox0 + 2u < p.out_w) { store4((base + ox0 + 2u) * p.out_c, co, vec4<A>(a2)); }
+    if (ox0 + 3u < p.out_w) { store4((base + ox0 + 3u) * p.out_c, co, vec4<A>(a3)); }
+}
+
+// The input value at (iy row base, ix) for channel ci, zero outside the image.
+fn at_x(row: u32, ix: i32, ci: u32) -> A {
+    if (ix < 0 || ix >= i32(p.in_w)) { return A(0.0); }
+    return A(x[(row + u32(ix)) * p.in_c + ci]);
+}
+
+// General convolution, register-blocked: one invocation computes four neighbouring output
+// pixels (along x) of eight output channels, so each weight loaded feeds four pixels and each
+// input value eight channels. grid: x = ceil(out_w / 4), y = out_h, z = batch * ceil(out_c / 8).
+@compute @workgroup_size(8, 8, 1)
+fn conv2d_tiled(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ox0 = gid.x * 4u;
+    let oy = gid.y;
+    let groups8 = (p.out_c + 7u) / 8u;
+    if (ox0 >= p.out_w || oy >= p.out_h || gid.z >= p.batch * groups8) { return; }
+    let n = gid.z / groups8;
+    let co = (gid.z % groups8) * 8u;
+    let lc = p.out_c - 1u;
+    let ks = p.k_h * p.k_w * p.in_c;
+    let w0 = co * ks;
+    let w1 = min(co + 1u, lc) * ks;
+    let w2 = min(co + 2u, lc) * ks;
+    let w3 = min(co + 3u, lc) * ks;
+    let w4 = min(co + 4u, lc) * ks;
+    let w5 = min(co + 5u, lc) * ks;
+    let w6 = min(co + 6u, lc) * ks;
+    let w7 = min(co + 7u, lc) * ks;
+    let blo = vec4<f32>(bias4(co));
+    let bhi = vec4<f32>(bias4(co + 4u));
+    var l0 = blo; var l1 = blo; var l2 = blo; var l3 = blo;
+    var h0 = bhi; var h1 = bhi; var h2 = bhi; var h3 = bhi;
+    let step = i32(p.stride_w);
+    for (var ky = 0u; ky < p.k_h; ky++) {
+        let iy = i32(oy * p.stride_h + ky * p.dil_h) - p.pad_top;
+        if (iy < 0 || iy >= i32(p.in_h)) { continue; }
+        let row = (n * p.in_h + u32(iy)) * p.in_w;
+        for (var kx = 0u; kx < p.k_w; kx++) {
+            let ix = i32(ox0 * p.stride_w + kx * p.dil_w) - p.pad_left;
+            let kb = (ky * p.k_w + kx) * p.in_c;
+            for (var ci = 0u; ci < p.in_c; ci++) {
+                let k = kb + ci;
+                let wl = vec4<A>(A(w[w0 + k]), A(w[w1 + k]), A(w[w2 + k]), A(w[w3 + k]));
+                let wh = vec4<A>(A(w[w4 + k]), A(w[w5 + k]), A(w[w6 + k]), A(w[w7 + k]));
+                let v0 = at_x(row, ix, ci);
+                let v1 = at_x(row, ix + step, ci);
+                let v2 = at_x(row, ix + 2 * step, ci);
+                let v3 = at_x(row, ix + 3 * step, ci);
+                l0 += vec4<f32>(v0 * wl); h0 += vec4<f32>(v0 * wh);
+                l1 += vec4<f32>(v1 * wl); h1 += vec4<f32>(v1 * wh);
+                l2 += vec4<f32>(v2 * wl); h2 += vec4<f32>(v2 * wh);
+                l3 += vec4<f32>(v3 * wl); h3 += vec4<f32>(v3 * wh);
+            }
+        }
+    }
+    let base = (n * p.out_h + oy) * p.out_w + ox0;
+    for (var j = 0u; j < 4u; j++) {
+        if (ox0 + j >= p.out_w) { break; }
+        var lo = l0; var hi = h0;
+        if (j == 1u) { lo = l1; hi = h1; }
+        if (j == 2u) { lo = l2; hi = h2; }
+        if (j == 3u) { lo = l3; hi = h3; }
+        store4((base + j) * p.out_c, co, vec4<A>(lo));
+        if (co + 4u < p.out_c) { store4((base + j) * p.out_c, co + 4u, vec4<A>(hi)); }
+    }
 }

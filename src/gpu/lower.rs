@@ -282,20 +282,20 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
             let spec = if pointwise {
                 DispatchSpec {
                     file: ShaderFile::Conv,
-                    entry: "conv2d_1x1",
+                    entry: "conv2d_1x1_tiled",
                     params,
                     bindings,
-                    invocations: [(n * oh * ow).div_ceil(4), groups, 1],
+                    invocations: [(n * oh * ow).div_ceil(8), oc.div_ceil(8), 1],
                     workgroup: [64, 1, 1],
                     row_slot: None,
                 }
             } else {
                 DispatchSpec {
                     file: ShaderFile::Conv,
-                    entry: "conv2d",
+                    entry: "conv2d_tiled",
                     params,
                     bindings,
-                    invocations: [ow, oh, n * groups],
+                    invocations: [ow.div_ceil(4), oh, n * oc.div_ceil(8)],
                     workgroup: [8, 8, 1],
                     row_slot: None,
                 }
@@ -355,9 +355,21 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 groups,
                 0,
             ];
+            let three = kh == 3
+                && kw == 3
+                && dh == 1
+                && dw == 1
+                && oc == ic
+                && sh == sw
+                && (sh == 1 || sh == 2);
+            let (entry, invocations) = match (three, sh) {
+                (true, 1) => ("depthwise3x3_s1", [ow.div_ceil(4), oh, n * groups]),
+                (true, _) => ("depthwise3x3_s2", [ow.div_ceil(4), oh, n * groups]),
+                _ => ("depthwise_conv2d", [ow, oh, n * groups]),
+            };
             Ok(Lowered::Dispatches(vec![DispatchSpec {
                 file: ShaderFile::Conv,
-                entry: "depthwise_conv2d",
+                entry,
                 params,
                 bindings: vec![
                     Binding::Tensor(x.id),
@@ -365,7 +377,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     b.map_or(Binding::Dummy, |b| Binding::Tensor(b.id)),
                     Binding::Tensor(y.id),
                 ],
-                invocations: [ow, oh, n * groups],
+                invocations,
                 workgroup: [8, 8, 1],
                 row_slot: None,
             }]))

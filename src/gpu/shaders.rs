@@ -62,9 +62,11 @@ impl ShaderFile {
     pub fn entries(self) -> &'static [&'static str] {
         match self {
             ShaderFile::Conv => &[
-                "conv2d",
-                "conv2d_1x1",
+                "conv2d_tiled",
+                "conv2d_1x1_tiled",
                 "depthwise_conv2d",
+                "depthwise3x3_s1",
+                "depthwise3x3_s2",
                 "fully_connected",
                 "transpose_conv",
             ],

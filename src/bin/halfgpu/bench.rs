@@ -21,6 +21,9 @@ pub struct BenchResult {
     pub p90_ms: f64,
     pub min_ms: f64,
     pub runs: usize,
+    /// CPU time the whole process (including a software GPU's worker threads) spent per timed
+    /// invoke; less sensitive than wall time to other load on the machine. Linux only.
+    pub process_cpu_ms_per_invoke: Option<f64>,
     pub dispatches_per_invoke: usize,
     pub submits_per_invoke: usize,
     pub cpu_nodes: usize,
@@ -31,6 +34,18 @@ pub struct BenchResult {
     pub gpu_activation_bytes: u64,
     pub effective_precision: Option<String>,
     pub adapter: Option<String>,
+}
+
+/// User + system CPU time of this process so far, in milliseconds (Linux: /proc/self/stat).
+fn process_cpu_ms() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // Clock ticks; Linux reports them at 100 Hz for this interface.
+    Some((utime + stime) * 10.0)
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -70,11 +85,15 @@ pub fn bench(
         it.invoke()?;
     }
     let mut times = Vec::with_capacity(runs);
+    let cpu_before = process_cpu_ms();
     for _ in 0..runs.max(1) {
         let t = Instant::now();
         it.invoke()?;
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
+    let process_cpu_ms_per_invoke = cpu_before
+        .zip(process_cpu_ms())
+        .map(|(a, b)| (b - a) / runs.max(1) as f64);
     times.sort_by(f64::total_cmp);
     let memory = gpu
         .as_ref()
@@ -93,6 +112,7 @@ pub fn bench(
         p90_ms: percentile(&times, 0.9),
         min_ms: times.first().copied().unwrap_or(0.0),
         runs: times.len(),
+        process_cpu_ms_per_invoke,
         dispatches_per_invoke: memory.dispatches_per_invoke,
         submits_per_invoke: report.partitions.len(),
         cpu_nodes: report.cpu_nodes.len(),
@@ -115,7 +135,7 @@ impl BenchResult {
         }
         s += &format!(
             "\ninit {:.1} ms (parse {:.1}, plan {:.1}, compile {:.1}); first invoke {:.2} ms\n\
-             invoke over {} runs: median {:.3} ms, p90 {:.3} ms, min {:.3} ms\n\
+             invoke over {} runs: median {:.3} ms, p90 {:.3} ms, min {:.3} ms, process CPU {} ms\n\
              per invoke: {} dispatches, {} submits, {} boundary bytes; {} nodes delegated, {} on the CPU\n\
              memory: host arena {} bytes, GPU weights {} bytes, GPU activations {} bytes\n",
             self.init_ms,
@@ -127,6 +147,7 @@ impl BenchResult {
             self.median_ms,
             self.p90_ms,
             self.min_ms,
+            self.process_cpu_ms_per_invoke.map_or("n/a".into(), |c| format!("{c:.1}")),
             self.dispatches_per_invoke,
             self.submits_per_invoke,
             self.boundary_bytes_per_invoke,
