@@ -211,32 +211,57 @@ fn taps(wb: u32, c: vec4<u32>) -> vec4<A> {
 // neighbouring output pixels of four channels; every input column is loaded once per row and
 // reused by each pixel and tap that reads it. grid: x = ceil(out_w / 4), y = out_h,
 // z = batch * co_groups.
+// Stride 1 computes two output rows at once: the four input rows they need are each loaded once.
+// grid: x = ceil(out_w / 4), y = ceil(out_h / 2), z = batch * co_groups.
 @compute @workgroup_size(8, 8, 1)
 fn depthwise3x3_s1(@builtin(global_invocation_id) gid: vec3<u32>) {
     let ox0 = gid.x * 4u;
-    let oy = gid.y;
+    let oy = gid.y * 2u;
     if (ox0 >= p.out_w || oy >= p.out_h || gid.z >= p.batch * p.co_groups) { return; }
     let n = gid.z / p.co_groups;
     let co = (gid.z % p.co_groups) * 4u;
     let lc = p.out_c - 1u;
     let c = vec4<u32>(co, min(co + 1u, lc), min(co + 2u, lc), min(co + 3u, lc));
+    let C = p.out_c;
+    let k0 = taps(0u, c); let k1 = taps(C, c); let k2 = taps(2u * C, c);
+    let k3 = taps(3u * C, c); let k4 = taps(4u * C, c); let k5 = taps(5u * C, c);
+    let k6 = taps(6u * C, c); let k7 = taps(7u * C, c); let k8 = taps(8u * C, c);
     let b = vec4<f32>(bias4(co));
     var a0 = b; var a1 = b; var a2 = b; var a3 = b;
+    var d0 = b; var d1 = b; var d2 = b; var d3 = b;
     let ix = i32(ox0) - p.pad_left;
-    for (var ky = 0u; ky < 3u; ky++) {
-        let iy = i32(oy + ky) - p.pad_top;
+    for (var r = 0u; r < 4u; r++) {
+        let iy = i32(oy + r) - p.pad_top;
         if (iy < 0 || iy >= i32(p.in_h)) { continue; }
         let row = (n * p.in_h + u32(iy)) * p.in_w;
         let c0 = column(row, ix, c); let c1 = column(row, ix + 1, c); let c2 = column(row, ix + 2, c);
         let c3 = column(row, ix + 3, c); let c4 = column(row, ix + 4, c); let c5 = column(row, ix + 5, c);
-        let k0 = taps(ky * 3u * p.out_c, c);
-        let k1 = taps((ky * 3u + 1u) * p.out_c, c);
-        let k2 = taps((ky * 3u + 2u) * p.out_c, c);
-        a0 += vec4<f32>(c0 * k0 + c1 * k1 + c2 * k2);
-        a1 += vec4<f32>(c1 * k0 + c2 * k1 + c3 * k2);
-        a2 += vec4<f32>(c2 * k0 + c3 * k1 + c4 * k2);
-        a3 += vec4<f32>(c3 * k0 + c4 * k1 + c5 * k2);
+        // Output row oy uses input rows r = 0, 1, 2 with kernel row r; row oy + 1 uses
+        // r = 1, 2, 3 with kernel row r - 1.
+        if (r < 3u) {
+            var t0 = k0; var t1 = k1; var t2 = k2;
+            if (r == 1u) { t0 = k3; t1 = k4; t2 = k5; }
+            if (r == 2u) { t0 = k6; t1 = k7; t2 = k8; }
+            a0 += vec4<f32>(c0 * t0 + c1 * t1 + c2 * t2);
+            a1 += vec4<f32>(c1 * t0 + c2 * t1 + c3 * t2);
+            a2 += vec4<f32>(c2 * t0 + c3 * t1 + c4 * t2);
+            a3 += vec4<f32>(c3 * t0 + c4 * t1 + c5 * t2);
+        }
+        if (r > 0u) {
+            var t0 = k0; var t1 = k1; var t2 = k2;
+            if (r == 2u) { t0 = k3; t1 = k4; t2 = k5; }
+            if (r == 3u) { t0 = k6; t1 = k7; t2 = k8; }
+            d0 += vec4<f32>(c0 * t0 + c1 * t1 + c2 * t2);
+            d1 += vec4<f32>(c1 * t0 + c2 * t1 + c3 * t2);
+            d2 += vec4<f32>(c2 * t0 + c3 * t1 + c4 * t2);
+            d3 += vec4<f32>(c3 * t0 + c4 * t1 + c5 * t2);
+        }
     }
+    store_row4(n, oy, ox0, co, a0, a1, a2, a3);
+    if (oy + 1u < p.out_h) { store_row4(n, oy + 1u, ox0, co, d0, d1, d2, d3); }
+}
+
+fn store_row4(n: u32, oy: u32, ox0: u32, co: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>) {
     let base = (n * p.out_h + oy) * p.out_w;
     store4((base + ox0) * p.out_c, co, vec4<A>(a0));
     if (ox0 + 1u < p.out_w) { store4((base + ox0 + 1u) * p.out_c, co, vec4<A>(a1)); }
