@@ -9,6 +9,7 @@ use crate::delegate::{
 };
 
 use super::device::{GpuContext, GpuError, GpuOptions, DEFAULT_BACKENDS};
+use super::guard::GuardedProgram;
 use super::lower::{self, LowerLimits};
 use super::precision::{self, Precision};
 use super::program::{GpuProgram, MemoryReport, PipelineCache};
@@ -34,6 +35,9 @@ pub struct GpuDelegateOptions {
     pub context: Option<Arc<GpuContext>>,
     /// A directory for compiled-pipeline caches (reserved; not used by every backend).
     pub cache_dir: Option<PathBuf>,
+    /// In the f16 modes, re-run a partition in F32 (and keep it there) when it turns finite
+    /// inputs into inf or NaN outputs. Default true.
+    pub overflow_guard: bool,
 }
 
 impl Default for GpuDelegateOptions {
@@ -48,6 +52,7 @@ impl Default for GpuDelegateOptions {
             adapter: None,
             context: None,
             cache_dir: None,
+            overflow_guard: true,
         }
     }
 }
@@ -73,6 +78,12 @@ impl GpuDelegateOptions {
         self.adapter = Some(name.into());
         self
     }
+    /// Turns the FP16 overflow guard on or off.
+    pub fn overflow_guard(mut self, on: bool) -> Self {
+        self.overflow_guard = on;
+        self
+    }
+
     /// Shares an existing device.
     pub fn context(mut self, ctx: Arc<GpuContext>) -> Self {
         self.context = Some(ctx);
@@ -99,6 +110,7 @@ pub struct GpuDelegate {
     precision_note: Option<String>,
     options: GpuDelegateOptions,
     pipelines: Arc<PipelineCache>,
+    f32_pipelines: Arc<PipelineCache>,
     memory: Arc<Mutex<MemoryReport>>,
 }
 
@@ -130,6 +142,7 @@ impl GpuDelegate {
             precision,
             precision_note: note,
             pipelines: Arc::new(PipelineCache::new(precision)),
+            f32_pipelines: Arc::new(PipelineCache::new(Precision::F32)),
             options,
             memory: Arc::default(),
         })
@@ -207,6 +220,15 @@ impl Delegate for GpuDelegate {
             m.f32_constants_uploaded += report.f32_constants_uploaded;
             m.partitions += report.partitions;
             m.dispatches_per_invoke += report.dispatches_per_invoke;
+        }
+        if self.options.overflow_guard && self.precision.stores_f16() {
+            return Ok(Box::new(GuardedProgram::new(
+                program,
+                partition.clone(),
+                self.ctx.clone(),
+                self.f32_pipelines.clone(),
+                self.memory.clone(),
+            )));
         }
         Ok(Box::new(program))
     }

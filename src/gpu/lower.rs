@@ -363,7 +363,10 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 && sh == sw
                 && (sh == 1 || sh == 2);
             let (entry, invocations) = match (three, sh) {
-                (true, 1) => ("depthwise3x3_s1", [ow.div_ceil(4), oh.div_ceil(2), n * groups]),
+                (true, 1) => (
+                    "depthwise3x3_s1",
+                    [ow.div_ceil(4), oh.div_ceil(2), n * groups],
+                ),
                 (true, _) => ("depthwise3x3_s2", [ow.div_ceil(4), oh, n * groups]),
                 _ => ("depthwise_conv2d", [ow, oh, n * groups]),
             };

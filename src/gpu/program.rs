@@ -43,6 +43,8 @@ pub struct MemoryReport {
     pub partitions: usize,
     /// Compute dispatches recorded per invoke, all partitions together.
     pub dispatches_per_invoke: usize,
+    /// Partitions the FP16 overflow guard moved to F32 after they produced inf/NaN.
+    pub overflow_fallbacks: usize,
 }
 
 /// Pipelines shared by every partition of one delegate: one per (shader file, entry point).
@@ -233,6 +235,11 @@ fn assign_buffers(
 }
 
 impl GpuProgram {
+    /// The precision this program runs in.
+    pub(crate) fn precision(&self) -> Precision {
+        self.precision
+    }
+
     /// Compiles `partition`; `report` receives the memory it uses.
     pub(crate) fn compile(
         ctx: Arc<GpuContext>,
