@@ -1,5 +1,5 @@
 // Data movement as one strided copy over up to six dimensions: CONCATENATION (one dispatch per
-// input), PAD (a fill, then a copy), TRANSPOSE, SLICE, STRIDED_SLICE, DEPTH_TO_SPACE, and
+// input), TRANSPOSE, SLICE, STRIDED_SLICE, DEPTH_TO_SPACE, and
 // RESHAPE when it cannot share its input's buffer.
 // Element c (coordinates c0..c5 of the iteration shape d0..d5) moves from
 // src[src_base + sum c_k * s_k] to dst[dst_base + sum c_k * t_k]; strides may be negative.
@@ -36,16 +36,42 @@ fn strided_copy(@builtin(global_invocation_id) gid: vec3<u32>) {
     dst[u32(ti)] = src[u32(si)];
 }
 
-struct Fill {
-    total: u32, row: u32, _p0: u32, _p1: u32,
-    value: f32, _p2: f32, _p3: f32, _p4: f32,
+// PAD / PADV2 in one pass over the output: each element reads its source element, or takes the
+// pad value where it lies in the border. Shapes are padded to six dimensions by the host.
+struct Pad {
+    d: array<vec4<u32>, 2>,
+    before: array<vec4<u32>, 2>,
+    src: array<vec4<u32>, 2>,
+    total: u32, row: u32, value: f32, _p0: u32,
 }
 
-@group(0) @binding(0) var<uniform> f: Fill;
+@group(0) @binding(0) var<uniform> q: Pad;
 
 @compute @workgroup_size(64, 1, 1)
-fn fill(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let i = flat_index(gid, f.row);
-    if (i >= f.total) { return; }
-    dst[i] = T(f.value);
+fn pad(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = flat_index(gid, q.row);
+    if (i >= q.total) { return; }
+    var rest = i;
+    var si = 0u;
+    var scale = 1u;
+    var inside = true;
+    for (var k = 5; k >= 0; k--) {
+        let kk = u32(k);
+        let n = q.d[kk / 4u][kk % 4u];
+        let c = rest % n;
+        rest = rest / n;
+        let b = q.before[kk / 4u][kk % 4u];
+        let m = q.src[kk / 4u][kk % 4u];
+        if (c < b || c - b >= m) {
+            inside = false;
+        } else {
+            si += (c - b) * scale;
+        }
+        scale *= m;
+    }
+    if (inside) {
+        dst[i] = src[si];
+    } else {
+        dst[i] = T(q.value);
+    }
 }

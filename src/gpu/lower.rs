@@ -190,7 +190,6 @@ fn flat_dispatch(
         "binary" | "binary_same_shape" => 14,
         "unary" => 2,
         "mean" | "softmax" => 3,
-        "fill" => 1,
         _ => 27,
     };
     DispatchSpec {
@@ -756,32 +755,39 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 },
                 _ => 0.0,
             };
-            let dst = contiguous_strides(y.shape);
-            let mut base = 0i64;
+            let lead = 6 - rank.min(6);
+            let mut d = [1u32; 8];
+            let mut before = [0u32; 8];
+            let mut src = [1u32; 8];
             for k in 0..rank {
-                if p[2 * k] < 0 || x.shape[k] as i64 + p[2 * k] + p[2 * k + 1] != y.shape[k] as i64
+                if p[2 * k] < 0
+                    || p[2 * k + 1] < 0
+                    || x.shape[k] as i64 + p[2 * k] + p[2 * k + 1] != y.shape[k] as i64
                 {
                     return op_err(view, "paddings do not match the output shape");
                 }
-                base += p[2 * k] * dst[k] as i64;
+                d[lead + k] = y.shape[k] as u32;
+                before[lead + k] = p[2 * k] as u32;
+                src[lead + k] = x.shape[k] as u32;
             }
-            let fill = flat_dispatch(
+            if rank > 6 {
+                return op_err(view, "rank above 6");
+            }
+            let total = numel(y.shape);
+            let mut params = Vec::with_capacity(28);
+            params.extend_from_slice(&d);
+            params.extend_from_slice(&before);
+            params.extend_from_slice(&src);
+            params.extend_from_slice(&[total as u32, 0, f(value), 0]);
+            let mut spec = flat_dispatch(
                 ShaderFile::Copy,
-                "fill",
-                vec![numel(y.shape) as u32, 0, 0, 0, f(value), 0, 0, 0],
-                vec![Binding::Tensor(y.id)],
-                numel(y.shape),
+                "pad",
+                params,
+                vec![Binding::Tensor(x.id), Binding::Tensor(y.id)],
+                total,
             );
-            let copy = copy_spec(
-                x.shape,
-                &contiguous_strides(x.shape),
-                0,
-                &dst,
-                base,
-                x.id,
-                y.id,
-            );
-            Ok(Lowered::Dispatches(vec![fill, copy]))
+            spec.row_slot = Some(25);
+            Ok(Lowered::Dispatches(vec![spec]))
         }
         Op::Transpose => {
             let (x, perm, y) = (input(view, 0)?, input(view, 1)?, output(view, 0)?);

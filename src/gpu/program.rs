@@ -446,7 +446,6 @@ impl GpuProgram {
             });
             ctx.queue()
                 .write_buffer(&ubuf, 0, bytemuck::cast_slice(&params));
-            let first = if s.entry == "fill" { 2 } else { 1 };
             let mut entries = vec![wgpu::BindGroupEntry {
                 binding: 0,
                 resource: ubuf.as_entire_binding(),
@@ -458,7 +457,7 @@ impl GpuProgram {
                     Binding::Tensor(t) => &buffers[buffer_of[&find(&root, t)]],
                 };
                 entries.push(wgpu::BindGroupEntry {
-                    binding: first + k as u32,
+                    binding: 1 + k as u32,
                     resource: buffer.as_entire_binding(),
                 });
             }

@@ -15,7 +15,7 @@ pub enum ShaderFile {
     Pool,
     /// Mean and softmax.
     Reduce,
-    /// Strided copies and fills (concat, pad, slices, transpose, depth-to-space).
+    /// Strided copies (concat, slices, transpose, depth-to-space) and padding.
     Copy,
     /// Bilinear and nearest-neighbour resizing.
     Resize,
@@ -74,7 +74,7 @@ impl ShaderFile {
             ShaderFile::Unary => &["unary"],
             ShaderFile::Pool => &["max_pool", "avg_pool"],
             ShaderFile::Reduce => &["mean", "softmax"],
-            ShaderFile::Copy => &["strided_copy", "fill"],
+            ShaderFile::Copy => &["strided_copy", "pad"],
             ShaderFile::Resize => &["bilinear", "nearest"],
         }
     }
