@@ -1,6 +1,12 @@
+//! GFLOP/s of single GPU layers at MobileNetV2 shapes (F32), from process CPU time, which on a
+//! software GPU counts work rather than waiting. Linux only (reads /proc/self/stat).
+//!
+//! `cargo run --release --example kernel_bench`
+
 use halfgpu::gpu::{GpuDelegate, GpuDelegateOptions, Precision};
 use halfgpu::model::{builder, Activation, Conv2DOptions, DepthwiseConv2DOptions, Padding};
 use halfgpu::runtime::Interpreter;
+/// User + system CPU time of this process in milliseconds.
 fn cpu_ms() -> f64 {
     let s = std::fs::read_to_string("/proc/self/stat").unwrap();
     let r = s.rsplit_once(')').unwrap().1;
