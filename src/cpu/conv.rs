@@ -261,7 +261,8 @@ fn run_row_blocks(
     f: impl Fn(usize, &mut [f32], &mut [f32]) -> Res<()> + Sync + Send,
 ) -> Res<()> {
     let rows_per = rows.div_ceil(tasks.max(1)).max(1);
-    let mut blocks: Vec<Block<'_>> = Vec::with_capacity(tasks);
+    // Inline storage: per-invoke calls stay allocation-free for up to 16 tasks.
+    let mut blocks: smallvec::SmallVec<[Block<'_>; 16]> = smallvec::SmallVec::new();
     let mut rest = out;
     let mut srest = scratch;
     let mut r0 = 0;
@@ -276,10 +277,10 @@ fn run_row_blocks(
         srest = sb;
         r0 += nr;
     }
-    let results: Vec<std::sync::Mutex<Res<()>>> = (0..blocks.len())
+    let results: smallvec::SmallVec<[std::sync::Mutex<Res<()>>; 16]> = (0..blocks.len())
         .map(|_| std::sync::Mutex::new(Ok(())))
         .collect();
-    let blocks: Vec<std::sync::Mutex<Block<'_>>> =
+    let blocks: smallvec::SmallVec<[std::sync::Mutex<Block<'_>>; 16]> =
         blocks.into_iter().map(std::sync::Mutex::new).collect();
     ctx.parallel_for(blocks.len(), |t| {
         let Ok(mut b) = blocks[t].lock() else { return };

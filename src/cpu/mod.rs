@@ -385,6 +385,39 @@ pub fn infer_shapes(
     }
 }
 
+/// Runs `op` on tensors whose shapes the runtime's planner already checked (it ran
+/// [`infer_shapes`] at build time and sized every output from it): the per-invoke path, which
+/// skips shape inference and allocates nothing itself.
+pub(crate) fn execute_planned(
+    ctx: &CpuContext,
+    op: &Op,
+    inputs: &[Option<TensorIn<'_>>],
+    outputs: &mut [TensorOut<'_>],
+) -> Result<(), KernelError> {
+    let name = op.name();
+    if matches!(op, Op::Densify | Op::Unsupported { .. }) || outputs.is_empty() {
+        return execute(ctx, op, inputs, outputs);
+    }
+    let ins: smallvec::SmallVec<[Option<ShapeIn<'_>>; 8]> = inputs
+        .iter()
+        .map(|t| {
+            t.map(|t| ShapeIn {
+                shape: t.shape,
+                dtype: t.dtype,
+                values: Some(t.bytes),
+            })
+        })
+        .collect();
+    let out_shape: &[usize] = outputs[0].shape;
+    for o in outputs.iter() {
+        let size = util::elem_size(name, o.dtype)?;
+        if util::numel(name, o.shape)?.checked_mul(size) != Some(o.bytes.len()) {
+            return Err(invalid(name, "output buffer does not match its shape"));
+        }
+    }
+    run_kernel(ctx, op, name, &ins, out_shape, outputs)
+}
+
 /// Runs `op`, reading `inputs` and writing every tensor of `outputs`.
 pub fn execute(
     ctx: &CpuContext,
@@ -463,21 +496,32 @@ pub fn execute(
             ));
         }
     }
-    let ins = &ins[..];
+    run_kernel(ctx, op, name, &ins, &shapes[0], outputs)
+}
+
+/// Dispatches to the kernel of `op`; `out_shape` is the first output's shape.
+fn run_kernel(
+    ctx: &CpuContext,
+    op: &Op,
+    name: &str,
+    ins: &[Option<ShapeIn<'_>>],
+    out_shape: &[usize],
+    outputs: &mut [TensorOut<'_>],
+) -> Result<(), KernelError> {
     match op {
-        Op::Conv2D(o) => conv::conv2d(ctx, name, o, ins, &shapes[0], outputs),
-        Op::DepthwiseConv2D(o) => conv::depthwise(ctx, name, o, ins, &shapes[0], outputs),
+        Op::Conv2D(o) => conv::conv2d(ctx, name, o, ins, out_shape, outputs),
+        Op::DepthwiseConv2D(o) => conv::depthwise(ctx, name, o, ins, out_shape, outputs),
         Op::FullyConnected(o) => conv::fully_connected(ctx, name, o, ins, outputs),
         Op::TransposeConv(_) | Op::Conv2DTransposeBias { .. } => {
             conv::transpose_conv(ctx, name, op, ins, outputs)
         }
         Op::Add(a) | Op::Sub(a) | Op::Mul(a) | Op::Div(a) => {
-            elementwise::binary(name, op, *a, ins, &shapes[0], outputs)
+            elementwise::binary(name, op, *a, ins, out_shape, outputs)
         }
         Op::Maximum | Op::Minimum | Op::SquaredDifference => {
-            elementwise::binary(name, op, Activation::None, ins, &shapes[0], outputs)
+            elementwise::binary(name, op, Activation::None, ins, out_shape, outputs)
         }
-        Op::Prelu => elementwise::prelu(name, ins, &shapes[0], outputs),
+        Op::Prelu => elementwise::prelu(name, ins, out_shape, outputs),
         Op::Softmax { beta } => activation::softmax(name, *beta, ins, outputs),
         Op::Relu
         | Op::Relu6
@@ -490,8 +534,8 @@ pub fn execute(
         | Op::Rsqrt
         | Op::Sqrt
         | Op::Abs => activation::unary(name, op, ins, outputs),
-        Op::MaxPool2D(o) => pool::pool(name, o, true, ins, &shapes[0], outputs),
-        Op::AveragePool2D(o) => pool::pool(name, o, false, ins, &shapes[0], outputs),
+        Op::MaxPool2D(o) => pool::pool(name, o, true, ins, out_shape, outputs),
+        Op::AveragePool2D(o) => pool::pool(name, o, false, ins, out_shape, outputs),
         Op::Mean { keep_dims } | Op::Sum { keep_dims } | Op::ReduceMax { keep_dims } => {
             reduce::reduce(name, op, *keep_dims, ins, outputs)
         }
@@ -509,8 +553,8 @@ pub fn execute(
         Op::Pack { axis, values_count } => movement::pack(name, *axis, *values_count, ins, outputs),
         Op::Unpack { axis, num } => movement::unpack(name, *axis, *num, ins, outputs),
         Op::Gather { axis, batch_dims } => movement::gather(name, *axis, *batch_dims, ins, outputs),
-        Op::ResizeBilinear(o) => resize::resize(name, o, true, ins, &shapes[0], outputs),
-        Op::ResizeNearestNeighbor(o) => resize::resize(name, o, false, ins, &shapes[0], outputs),
+        Op::ResizeBilinear(o) => resize::resize(name, o, true, ins, out_shape, outputs),
+        Op::ResizeNearestNeighbor(o) => resize::resize(name, o, false, ins, out_shape, outputs),
         Op::DepthToSpace { block_size } => {
             movement::depth_to_space(name, *block_size, ins, outputs)
         }

@@ -419,13 +419,13 @@ impl Interpreter {
             match step {
                 Step::Cpu(ni) => {
                     let node = &self.graph.nodes[*ni];
-                    cpu::execute(&self.ctx, &node.op, &ins, &mut outs).map_err(|source| {
-                        RuntimeError::Kernel {
+                    cpu::execute_planned(&self.ctx, &node.op, &ins, &mut outs).map_err(
+                        |source| RuntimeError::Kernel {
                             node: node.index,
                             op: node.op.name().into(),
                             source,
-                        }
-                    })?;
+                        },
+                    )?;
                     if let Some(t) = timings.as_deref_mut() {
                         t.push(OpTiming {
                             op: node.op.name().into(),
