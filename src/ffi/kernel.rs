@@ -198,13 +198,15 @@ fn build(
 }
 
 /// The runtime tensor `b` refers to, checked against what was compiled: index in range, same
-/// dtype and shape, data present and large enough.
+/// dtype and shape, and (with `need_data`; not yet at prepare time, before the arena exists)
+/// data present and large enough.
 ///
 /// # Safety
 /// `ctx` must be the live, non-null context of the kernel's subgraph.
 unsafe fn runtime_tensor<'a>(
     ctx: *mut TfLiteContext,
     b: &Boundary,
+    need_data: bool,
 ) -> Result<&'a TfLiteTensor, String> {
     // SAFETY: non-null live context (caller).
     let c = unsafe { &*ctx };
@@ -231,7 +233,7 @@ unsafe fn runtime_tensor<'a>(
             b.tensor, b.shape
         ));
     }
-    if b.bytes > 0 && (t.data.is_null() || t.bytes < b.bytes) {
+    if need_data && b.bytes > 0 && (t.data.is_null() || t.bytes < b.bytes) {
         return Err(format!(
             "tensor {} has no data or fewer than {} bytes",
             b.tensor, b.bytes
@@ -251,7 +253,7 @@ impl Kernel {
             .chain(self.host_outputs.iter().map(|(b, _)| b))
         {
             // SAFETY: forwarded.
-            unsafe { runtime_tensor(ctx, b) }?;
+            unsafe { runtime_tensor(ctx, b, false) }?;
         }
         Ok(())
     }
@@ -261,7 +263,7 @@ impl Kernel {
     unsafe fn invoke(&mut self, ctx: *mut TfLiteContext) -> Result<(), String> {
         for (b, buf) in self.inputs.iter().zip(self.in_bufs.iter_mut()) {
             // SAFETY: forwarded.
-            let t = unsafe { runtime_tensor(ctx, b) }?;
+            let t = unsafe { runtime_tensor(ctx, b, true) }?;
             if b.bytes > 0 {
                 // SAFETY: runtime_tensor checked data non-null with at least b.bytes bytes; the
                 // destination is our own buffer of at least b.bytes bytes, so they are disjoint.
@@ -304,7 +306,7 @@ impl Kernel {
             .chain(self.host_outputs.iter().map(|(b, v)| (b, v.as_slice())));
         for (b, bytes) in results {
             // SAFETY: forwarded.
-            let t = unsafe { runtime_tensor(ctx, b) }?;
+            let t = unsafe { runtime_tensor(ctx, b, true) }?;
             if b.bytes > 0 {
                 // SAFETY: data non-null with at least b.bytes bytes (checked); the source is our
                 // own buffer of at least b.bytes bytes.

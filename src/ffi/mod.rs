@@ -267,7 +267,7 @@ fn create(pairs: &[(String, String)]) -> Result<*mut TfLiteDelegate, String> {
             copy_from_buffer_handle: std::ptr::null(),
             copy_to_buffer_handle: std::ptr::null(),
             free_buffer_handle: std::ptr::null(),
-            flags: 0,
+            flags: 1,
             opaque_delegate_builder: std::ptr::null(),
         },
         state: State {
