@@ -79,6 +79,32 @@ pub struct TfLiteQuantization {
     pub params: *mut c_void,
 }
 
+/// `TfLiteDimensionMetadata`: how one traversed dimension of a sparse tensor is stored.
+#[repr(C)]
+pub struct TfLiteDimensionMetadata {
+    /// `TfLiteDimensionType`: 0 dense, 1 sparse CSR.
+    pub format: c_int,
+    /// Size of a dense dimension.
+    pub dense_size: c_int,
+    /// CSR segments (sparse dimensions).
+    pub array_segments: *const TfLiteIntArray,
+    /// CSR indices (sparse dimensions).
+    pub array_indices: *const TfLiteIntArray,
+}
+
+/// `TfLiteSparsity`.
+#[repr(C)]
+pub struct TfLiteSparsity {
+    /// Traversal order of the dimensions.
+    pub traversal_order: *const TfLiteIntArray,
+    /// Which dimension each block dimension maps to.
+    pub block_map: *const TfLiteIntArray,
+    /// `dim_metadata_size` entries.
+    pub dim_metadata: *const TfLiteDimensionMetadata,
+    /// Entries of `dim_metadata`.
+    pub dim_metadata_size: c_int,
+}
+
 /// `TfLiteTensor` (112 bytes).
 #[repr(C)]
 pub struct TfLiteTensor {
@@ -108,8 +134,8 @@ pub struct TfLiteTensor {
     pub is_variable: u8,
     /// Full quantization description.
     pub quantization: TfLiteQuantization,
-    /// Sparsity description (opaque).
-    pub sparsity: *mut c_void,
+    /// Sparsity description, or null for dense tensors.
+    pub sparsity: *const TfLiteSparsity,
     /// The declared shape signature (`-1` for dynamic dimensions), possibly null.
     pub dims_signature: *const TfLiteIntArray,
 }
@@ -488,6 +514,8 @@ const _: () = {
     assert!(offset_of!(TfLiteTensor, quantization) == 80);
     assert!(offset_of!(TfLiteTensor, sparsity) == 96);
     assert!(offset_of!(TfLiteTensor, dims_signature) == 104);
+    assert!(size_of::<TfLiteSparsity>() == 32);
+    assert!(size_of::<TfLiteDimensionMetadata>() == 24);
     assert!(offset_of!(FullyConnectedParams, keep_num_dims) == 8);
     assert!(offset_of!(StridedSliceParams, offset) == 20);
     assert!(offset_of!(SqueezeParams, num_squeeze_dims) == 32);

@@ -55,10 +55,12 @@ struct Kernel {
 
 fn boundary(p: &Prepared, t: TensorId) -> Result<Boundary, String> {
     let info = &p.tensors[t];
-    let size = info
-        .dtype
-        .size_bytes()
-        .ok_or_else(|| format!("tensor {:?} has dtype {} without a size", info.name, info.dtype))?;
+    let size = info.dtype.size_bytes().ok_or_else(|| {
+        format!(
+            "tensor {:?} has dtype {} without a size",
+            info.name, info.dtype
+        )
+    })?;
     Ok(Boundary {
         tensor: t,
         shape: info.shape.clone(),
@@ -76,7 +78,7 @@ fn build(
     needed: &[i32],
 ) -> Result<Kernel, String> {
     let mut members = Vec::with_capacity(nodes.len());
-    let mut dequant_out: Vec<(TensorId, TensorId)> = Vec::new();
+    let mut folded_out: Vec<TensorId> = Vec::new();
     for &ni in nodes {
         let node = p
             .nodes
@@ -86,9 +88,9 @@ fn build(
         if !p.claimed.contains(&node.index) {
             return Err(format!("node {ni} was not claimed"));
         }
-        if p.folded_dequant.contains(&node.index) {
-            if let (Some(src), [out]) = (node.input(0), node.outputs.as_slice()) {
-                dequant_out.push((*out, src));
+        if p.folded.contains(&node.index) {
+            if let [out] = node.outputs.as_slice() {
+                folded_out.push(*out);
             }
             continue;
         }
@@ -108,7 +110,7 @@ fn build(
     let mut inputs: Vec<TensorId> = Vec::new();
     for m in &members {
         for &t in m.inputs.iter().flatten() {
-            if p.tensors[t].data.is_none() && !inside[t] && !inputs.contains(&t) {
+            if p.constant(t).is_none() && !inside[t] && !inputs.contains(&t) {
                 inputs.push(t);
             }
         }
@@ -124,23 +126,34 @@ fn build(
             if !outputs.contains(&t) {
                 outputs.push(t);
             }
-        } else if let Some(&(_, src)) = dequant_out.iter().find(|(o, _)| *o == t) {
-            let values: Vec<f32> = p.tensors[src]
-                .data
-                .as_ref()
-                .and_then(|d| d.as_slice::<f16>())
-                .ok_or("FP16 constant without data")?
-                .iter()
-                .map(|v| v.to_f32())
-                .collect();
+        } else if folded_out.contains(&t) {
+            // A folded node's result is needed outside: write its value at every invoke.
+            let bytes = match p.f16_source[t] {
+                Some(src) => {
+                    let values: Vec<f32> = p
+                        .constant(src)
+                        .and_then(|d| d.as_slice::<f16>())
+                        .ok_or("FP16 constant without data")?
+                        .iter()
+                        .map(|v| v.to_f32())
+                        .collect();
+                    bytemuck::cast_slice::<f32, u8>(&values).to_vec()
+                }
+                None => p
+                    .constant(t)
+                    .ok_or("folded DENSIFY without a value")?
+                    .bytes()
+                    .to_vec(),
+            };
             let b = boundary(p, t)?;
-            let bytes = bytemuck::cast_slice::<f32, u8>(&values).to_vec();
             if bytes.len() != b.bytes {
-                return Err(format!("DEQUANTIZE output {t} size mismatch"));
+                return Err(format!("folded output {t} size mismatch"));
             }
             host_outputs.push((b, bytes));
-        } else if p.tensors[t].data.is_none() {
-            return Err(format!("output tensor {t} is not computed by the partition"));
+        } else {
+            return Err(format!(
+                "output tensor {t} is not computed by the partition"
+            ));
         }
     }
     let program = if members.is_empty() {
@@ -152,6 +165,11 @@ fn build(
                 TensorRole::Input
             } else if outputs.contains(&t) {
                 TensorRole::Output
+            } else if info.sparsity.is_some() {
+                // Sparse constants are only read by folded DENSIFYs, which are not here.
+                info.data = None;
+                info.sparsity = None;
+                TensorRole::Activation
             } else if info.data.is_some() {
                 TensorRole::Constant
             } else {
@@ -302,7 +320,11 @@ impl Kernel {
         let results = self
             .outputs
             .iter()
-            .zip(self.out_bufs.iter().map(|b| bytemuck::cast_slice::<u128, u8>(b)))
+            .zip(
+                self.out_bufs
+                    .iter()
+                    .map(|b| bytemuck::cast_slice::<u128, u8>(b)),
+            )
             .chain(self.host_outputs.iter().map(|(b, v)| (b, v.as_slice())));
         for (b, bytes) in results {
             // SAFETY: forwarded.
@@ -384,7 +406,10 @@ unsafe fn kernel_of<'a>(node: *mut TfLiteNode) -> Result<&'a mut Kernel, String>
 }
 
 /// `prepare`: checks that the boundary tensors still have the compiled shapes and dtypes.
-unsafe extern "C" fn kernel_prepare(ctx: *mut TfLiteContext, node: *mut TfLiteNode) -> TfLiteStatus {
+unsafe extern "C" fn kernel_prepare(
+    ctx: *mut TfLiteContext,
+    node: *mut TfLiteNode,
+) -> TfLiteStatus {
     guard(ctx, "kernel prepare", || {
         if ctx.is_null() {
             return Err("NULL context".into());

@@ -82,7 +82,8 @@ pub fn parse_options<'a>(
             }
             "precision" => {
                 o.gpu.precision = Some(
-                    Precision::parse(v).ok_or_else(|| bad_value(key, value, "f32, f16 or f32f16"))?,
+                    Precision::parse(v)
+                        .ok_or_else(|| bad_value(key, value, "f32, f16 or f32f16"))?,
                 )
             }
             "max_delegated_partitions" => {
@@ -113,9 +114,10 @@ pub fn parse_options<'a>(
                 o.gpu.cache_dir = Some(PathBuf::from(v));
             }
             "log_level" => {
-                o.log_level = Some(v.parse::<log::LevelFilter>().map_err(|_| {
-                    bad_value(key, value, "off, error, warn, info, debug or trace")
-                })?)
+                o.log_level =
+                    Some(v.parse::<log::LevelFilter>().map_err(|_| {
+                        bad_value(key, value, "off, error, warn, info, debug or trace")
+                    })?)
             }
             _ => {
                 return Err(format!(
@@ -229,7 +231,9 @@ unsafe fn read_pairs(
         return Ok(Vec::new());
     }
     if n > MAX_OPTIONS {
-        return Err(format!("halfgpu: {n} options given, at most {MAX_OPTIONS} accepted"));
+        return Err(format!(
+            "halfgpu: {n} options given, at most {MAX_OPTIONS} accepted"
+        ));
     }
     if keys.is_null() || values.is_null() {
         return Err("halfgpu: option keys or values are NULL".into());

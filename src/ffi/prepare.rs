@@ -8,7 +8,7 @@ use super::abi::{self, TfLiteContext, TfLiteDelegate, TfLiteNode, TfLiteRegistra
 use super::{kernel, lock, report, translate, State};
 use crate::delegate::{partition, Delegate, NodeView, TensorView};
 use crate::gpu::GpuDelegate;
-use crate::graph::{Node, Op, TensorId, TensorInfo, TensorRole};
+use crate::graph::{ConstData, Node, Op, TensorId, TensorInfo, TensorRole};
 use crate::model::TensorType;
 
 /// The most tensors accepted from a context.
@@ -26,8 +26,9 @@ pub(crate) struct Prepared {
     pub reasons: Vec<Option<String>>,
     /// For a tensor made by a folded FP16 DEQUANTIZE: the FLOAT16 constant it reads.
     pub f16_source: Vec<Option<TensorId>>,
-    /// Node indices of folded FP16 DEQUANTIZEs.
-    pub folded_dequant: Vec<usize>,
+    /// Node indices of folded nodes (FP16 DEQUANTIZEs, DENSIFYs of sparse constants): their
+    /// consumers read the constant they compute, and they join their consumers' partition.
+    pub folded: Vec<usize>,
     /// Claimed node indices, in plan order.
     pub claimed: Vec<usize>,
     /// Partitions halfgpu's partitioner made of the claimed nodes.
@@ -45,8 +46,8 @@ pub struct Snapshot {
     pub claimed: Vec<usize>,
     /// Per node (plan order): why it was not claimed.
     pub reasons: Vec<Option<String>>,
-    /// Node indices of FP16 DEQUANTIZEs folded into their consumers.
-    pub folded_dequant: Vec<usize>,
+    /// Node indices of FP16 DEQUANTIZEs and DENSIFYs folded into their consumers.
+    pub folded: Vec<usize>,
 }
 
 impl From<&Prepared> for Snapshot {
@@ -56,7 +57,7 @@ impl From<&Prepared> for Snapshot {
             nodes: p.nodes.clone(),
             claimed: p.claimed.clone(),
             reasons: p.reasons.clone(),
-            folded_dequant: p.folded_dequant.clone(),
+            folded: p.folded.clone(),
         }
     }
 }
@@ -67,6 +68,12 @@ impl Prepared {
         self.f16_source.get(t).copied().flatten().unwrap_or(t)
     }
 
+    /// The constant value of a tensor (sparse constants are not values: DENSIFY reads them).
+    pub fn constant(&self, t: TensorId) -> Option<&ConstData> {
+        let info = &self.tensors[t];
+        info.data.as_ref().filter(|_| info.sparsity.is_none())
+    }
+
     fn tensor_view(&self, t: TensorId) -> TensorView<'_> {
         let info = &self.tensors[t];
         TensorView {
@@ -74,7 +81,7 @@ impl Prepared {
             name: &info.name,
             shape: &info.shape,
             dtype: info.dtype,
-            constant: info.data.as_ref(),
+            constant: self.constant(t),
         }
     }
 
@@ -180,11 +187,11 @@ unsafe fn translate_context(ctx: *mut TfLiteContext) -> Result<Prepared, String>
         let (node, reg) = unsafe { (&*np, &*rp) };
         let mut reason = None;
         // SAFETY: arrays of a live node.
-        let inputs = unsafe { translate::int_array(node.inputs) }
-            .and_then(|v| index_list(&v, n, "input"));
+        let inputs =
+            unsafe { translate::int_array(node.inputs) }.and_then(|v| index_list(&v, n, "input"));
         // SAFETY: as above.
-        let outputs = unsafe { translate::int_array(node.outputs) }
-            .and_then(|v| index_list(&v, n, "output"));
+        let outputs =
+            unsafe { translate::int_array(node.outputs) }.and_then(|v| index_list(&v, n, "output"));
         // SAFETY: node and registration of a live context.
         let op = match unsafe { translate::op(reg, node) } {
             Ok(op) => op,
@@ -196,11 +203,15 @@ unsafe fn translate_context(ctx: *mut TfLiteContext) -> Result<Prepared, String>
             }
         };
         let (inputs, outputs) = match (inputs, outputs) {
-            (Ok(i), Ok(o)) if o.iter().all(Option::is_some) => (i, o.into_iter().flatten().collect()),
+            (Ok(i), Ok(o)) if o.iter().all(Option::is_some) => {
+                (i, o.into_iter().flatten().collect())
+            }
             (i, o) => {
                 reason = Some(format!(
                     "malformed node: {}",
-                    i.err().or(o.err()).unwrap_or_else(|| "absent output".into())
+                    i.err()
+                        .or(o.err())
+                        .unwrap_or_else(|| "absent output".into())
                 ));
                 (Vec::new(), Vec::new())
             }
@@ -219,29 +230,52 @@ unsafe fn translate_context(ctx: *mut TfLiteContext) -> Result<Prepared, String>
         tensor_errors,
         nodes,
         reasons,
-        folded_dequant: Vec::new(),
+        folded: Vec::new(),
         claimed: Vec::new(),
         partitions: 0,
     })
 }
 
-/// Marks DEQUANTIZEs of constant FLOAT16 tensors as folded: their consumers read the f16
-/// constant directly (as the Rust runtime's planner does).
-fn fold_fp16_dequantize(p: &mut Prepared) {
-    for node in &p.nodes {
-        if !matches!(node.op, Op::Dequantize) {
+/// Folds what the Rust runtime's planner folds: a DENSIFY of a sparse constant becomes its
+/// dense value, and a DEQUANTIZE of a constant FLOAT16 tensor is read through by its consumers
+/// (they see the f16 constant).
+fn fold_constants(p: &mut Prepared) {
+    for k in 0..p.nodes.len() {
+        let node = &p.nodes[k];
+        let (Some(src), [out]) = (node.input(0), node.outputs.as_slice()) else {
+            continue;
+        };
+        let (src, out, index) = (src, *out, node.index);
+        if p.tensor_errors[src].is_some() || p.tensor_errors[out].is_some() {
             continue;
         }
-        if let (Some(src), [out]) = (node.input(0), node.outputs.as_slice()) {
-            let s = &p.tensors[src];
-            if s.dtype == TensorType::Float16
-                && s.data.is_some()
-                && p.tensor_errors[src].is_none()
-                && p.tensors[*out].dtype == TensorType::Float32
-            {
-                p.f16_source[*out] = Some(src);
-                p.folded_dequant.push(node.index);
+        match node.op {
+            Op::Densify => {
+                let s = &p.tensors[src];
+                let (Some(data), Some(sparsity), Some(elem)) =
+                    (&s.data, &s.sparsity, s.dtype.size_bytes())
+                else {
+                    continue;
+                };
+                match crate::cpu::densify(sparsity, &p.tensors[out].shape, elem, data.bytes()) {
+                    Ok(dense) if p.tensors[out].dtype == s.dtype => {
+                        p.tensors[out].data = Some(ConstData::from_bytes(&dense));
+                        p.folded.push(index);
+                    }
+                    Ok(_) => {}
+                    Err(e) => log::debug!("halfgpu: DENSIFY node {index} not folded: {e}"),
+                }
             }
+            Op::Dequantize => {
+                if p.tensors[src].dtype == TensorType::Float16
+                    && p.constant(src).is_some()
+                    && p.tensors[out].dtype == TensorType::Float32
+                {
+                    p.f16_source[out] = Some(src);
+                    p.folded.push(index);
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -252,7 +286,7 @@ fn decide(p: &mut Prepared, gpu: &GpuDelegate) {
     let folded: Vec<bool> = p
         .nodes
         .iter()
-        .map(|n| p.folded_dequant.contains(&n.index))
+        .map(|n| p.folded.contains(&n.index))
         .collect();
     // Candidates: every plan node but the folded DEQUANTIZEs (which follow their consumers).
     let cand: Vec<usize> = (0..count).filter(|&k| !folded[k]).collect();
@@ -270,7 +304,7 @@ fn decide(p: &mut Prepared, gpu: &GpuDelegate) {
                 .iter()
                 .flatten()
                 .map(|&t| p.view_of(t))
-                .filter(|&t| p.tensors[t].data.is_none())
+                .filter(|&t| p.constant(t).is_none())
                 .filter_map(|t| producer.get(&t).copied())
                 .collect();
             d.sort_unstable();
@@ -311,7 +345,9 @@ fn decide(p: &mut Prepared, gpu: &GpuDelegate) {
     let created = partition::assign(&deps, &supported, &mut assigned, &mut next_id);
     let opts = gpu.partition_options();
     let members = |assigned: &[Option<usize>], q: usize| -> Vec<usize> {
-        (0..cand.len()).filter(|&c| assigned[c] == Some(q)).collect()
+        (0..cand.len())
+            .filter(|&c| assigned[c] == Some(q))
+            .collect()
     };
     let mut by_size: Vec<(usize, usize)> = created
         .iter()
@@ -342,13 +378,14 @@ fn decide(p: &mut Prepared, gpu: &GpuDelegate) {
             None => kept += 1,
         }
     }
-    // Partition of every node (plan position), then each folded DEQUANTIZE joins its consumers
-    // when they all sit in one partition; otherwise it stays on the CPU.
+    // Partition of every node (plan position), then each folded node joins its consumers when
+    // they all sit in one partition (otherwise it stays on the CPU). Reverse plan order, so a
+    // DENSIFY feeding a folded DEQUANTIZE sees where that DEQUANTIZE went.
     let mut part_of: Vec<Option<usize>> = vec![None; count];
     for (c, &k) in cand.iter().enumerate() {
         part_of[k] = assigned[c];
     }
-    for k in (0..count).filter(|&k| folded[k]) {
+    for k in (0..count).rev().filter(|&k| folded[k]) {
         let out = p.nodes[k].outputs[0];
         let consumers: Vec<usize> = (0..count)
             .filter(|&j| p.nodes[j].inputs.iter().flatten().any(|&t| t == out))
@@ -357,9 +394,8 @@ fn decide(p: &mut Prepared, gpu: &GpuDelegate) {
         match parts.first() {
             Some(Some(q)) if parts.iter().all(|x| *x == Some(*q)) => part_of[k] = Some(*q),
             _ => {
-                reasons[k] = Some(
-                    "FP16 DEQUANTIZE whose consumers are not all in one GPU partition".into(),
-                )
+                reasons[k] =
+                    Some("folded constant whose consumers are not all in one GPU partition".into())
             }
         }
     }
@@ -390,7 +426,7 @@ pub(crate) fn prepare(
 ) -> Result<(), String> {
     // SAFETY: ctx is the runtime's live context for this Prepare call (null refused inside).
     let mut p = unsafe { translate_context(ctx) }?;
-    fold_fp16_dequantize(&mut p);
+    fold_constants(&mut p);
     {
         let mut gpu = lock(&state.gpu);
         if gpu.is_none() {
@@ -426,7 +462,11 @@ pub(crate) fn prepare(
     );
     for (node, why) in p.nodes.iter().zip(&p.reasons) {
         if let Some(why) = why {
-            log::debug!("halfgpu: node {} ({}) on the CPU: {why}", node.index, node.op.name());
+            log::debug!(
+                "halfgpu: node {} ({}) on the CPU: {why}",
+                node.index,
+                node.op.name()
+            );
         }
     }
     let p = Arc::new(p);

@@ -12,9 +12,9 @@ use super::abi::{self, dtype, TfLiteIntArray, TfLiteNode, TfLiteRegistration, Tf
 use crate::graph::{ConstData, Op, TensorInfo, TensorRole};
 use crate::model::{
     schema::{builtin as b, builtin_name},
-    Activation, Conv2DOptions, DepthwiseConv2DOptions, FullyConnectedOptions, MirrorPadMode,
-    Padding, Pool2DOptions, Quantization, ResizeOptions, StridedSliceOptions, TensorType,
-    TransposeConvOptions,
+    Activation, Conv2DOptions, DepthwiseConv2DOptions, DimensionMetadata, FullyConnectedOptions,
+    IndexVector, MirrorPadMode, Padding, Pool2DOptions, Quantization, ResizeOptions, Sparsity,
+    StridedSliceOptions, TensorType, TransposeConvOptions,
 };
 
 /// The largest tensor accepted, in elements (the same limit as the file reader's).
@@ -119,7 +119,19 @@ pub(crate) unsafe fn tensor_info(t: &TfLiteTensor) -> Result<TensorInfo, String>
     };
     let dtype = tensor_type(t.dtype);
     let mut data = None;
-    if t.allocation_type == abi::ALLOCATION_MMAP_RO && !t.data.is_null() {
+    let mut sparsity = None;
+    if !t.sparsity.is_null() {
+        // SAFETY: a non-null sparsity pointer of a live tensor.
+        sparsity = Some(
+            unsafe { sparsity_of(&*t.sparsity) }
+                .map_err(|e| format!("tensor {name:?}: sparsity: {e}"))?,
+        );
+        if t.allocation_type == abi::ALLOCATION_MMAP_RO && !t.data.is_null() {
+            // SAFETY: data non-null; the runtime says it holds `bytes` bytes (the stored values).
+            let bytes = unsafe { std::slice::from_raw_parts(t.data as *const u8, t.bytes) };
+            data = Some(ConstData::from_bytes(bytes));
+        }
+    } else if t.allocation_type == abi::ALLOCATION_MMAP_RO && !t.data.is_null() {
         if let Some(size) = dtype.size_bytes() {
             let want = shape.iter().product::<usize>() * size;
             if t.bytes < want {
@@ -153,7 +165,65 @@ pub(crate) unsafe fn tensor_info(t: &TfLiteTensor) -> Result<TensorInfo, String>
         },
         data,
         quantization,
-        sparsity: None,
+        sparsity,
+    })
+}
+
+/// Translates a `TfLiteSparsity` (the runtime holds every index array as ints).
+///
+/// # Safety
+/// `s` must be the sparsity of a live tensor.
+unsafe fn sparsity_of(s: &abi::TfLiteSparsity) -> Result<Sparsity, String> {
+    // SAFETY: arrays of a live sparsity description (null is refused or optional).
+    let traversal_order = unsafe { int_array(s.traversal_order) }?;
+    let block_map = if s.block_map.is_null() {
+        Vec::new()
+    } else {
+        // SAFETY: as above.
+        unsafe { int_array(s.block_map) }?
+    };
+    let n = usize::try_from(s.dim_metadata_size)
+        .ok()
+        .filter(|&n| n <= 64)
+        .ok_or_else(|| format!("dim_metadata_size {}", s.dim_metadata_size))?;
+    if n > 0 && s.dim_metadata.is_null() {
+        return Err("null dim_metadata".into());
+    }
+    let mut dim_metadata = Vec::with_capacity(n);
+    for i in 0..n {
+        // SAFETY: dim_metadata is non-null with dim_metadata_size (<= 64) entries.
+        let d = unsafe { &*s.dim_metadata.add(i) };
+        let sparse = match d.format {
+            0 => false,
+            1 => true,
+            f => return Err(format!("unknown dimension format {f}")),
+        };
+        let vector = |p: *const TfLiteIntArray| -> Result<Option<IndexVector>, String> {
+            if p.is_null() {
+                return Ok(None);
+            }
+            // SAFETY: a non-null index array of a live sparsity description.
+            Ok(Some(IndexVector::I32(unsafe { int_array(p) }?)))
+        };
+        dim_metadata.push(DimensionMetadata {
+            sparse,
+            dense_size: d.dense_size,
+            array_segments: if sparse {
+                vector(d.array_segments)?
+            } else {
+                None
+            },
+            array_indices: if sparse {
+                vector(d.array_indices)?
+            } else {
+                None
+            },
+        });
+    }
+    Ok(Sparsity {
+        traversal_order,
+        block_map,
+        dim_metadata,
     })
 }
 
@@ -209,7 +279,11 @@ pub(crate) unsafe fn op(reg: &TfLiteRegistration, node: &TfLiteNode) -> Result<O
         None
     } else {
         // SAFETY: a non-null custom_name is a NUL-terminated string owned by the registration.
-        Some(unsafe { CStr::from_ptr(reg.custom_name) }.to_string_lossy().into_owned())
+        Some(
+            unsafe { CStr::from_ptr(reg.custom_name) }
+                .to_string_lossy()
+                .into_owned(),
+        )
     };
     let name = op_name(reg.builtin_code, custom.as_deref());
     let missing = || format!("{name}: missing builtin parameters");
@@ -375,7 +449,10 @@ pub(crate) unsafe fn op(reg: &TfLiteRegistration, node: &TfLiteNode) -> Result<O
         }
         b::UNPACK => {
             let c = p!(abi::TwoInts).ok_or_else(missing)?;
-            Op::Unpack { num: c.a, axis: c.b }
+            Op::Unpack {
+                num: c.a,
+                axis: c.b,
+            }
         }
         b::GATHER => {
             let c = p!(abi::TwoInts).unwrap_or(abi::TwoInts { a: 0, b: 0 });
@@ -414,7 +491,8 @@ pub(crate) unsafe fn op(reg: &TfLiteRegistration, node: &TfLiteNode) -> Result<O
                 ));
             }
             // SAFETY: non-null, and the runtime says it holds `len >= 12` bytes.
-            let raw = unsafe { std::slice::from_raw_parts(node.custom_initial_data as *const u8, 12) };
+            let raw =
+                unsafe { std::slice::from_raw_parts(node.custom_initial_data as *const u8, 12) };
             let word = |i: usize| {
                 i32::from_le_bytes([raw[4 * i], raw[4 * i + 1], raw[4 * i + 2], raw[4 * i + 3]])
             };
