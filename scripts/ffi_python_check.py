@@ -83,7 +83,7 @@ def main():
                 if not np.all(np.isfinite(a)):
                     err = float("inf")
                 worst = max(worst, err / scale)
-            ok = worst <= TOLERANCE[p] and claimed > 0
+            ok = worst <= TOLERANCE[p] and claimed == total and parts == 1
             print(f"{name:28s} {p:7s} claimed {claimed:4d}/{total:<4d} in {parts} partition(s)"
                   f"  max rel err {worst:.3e}  {'ok' if ok else 'FAIL'}", flush=True)
             if not ok:

@@ -30,7 +30,7 @@ pub const CONV_TRANSPOSE_BIAS: &str = "Convolution2DTransposeBias";
 ///
 /// # Safety
 /// `p` must be null or point to a `TfLiteIntArray` followed by `size` ints.
-pub(crate) unsafe fn int_array(p: *const TfLiteIntArray) -> Result<Vec<i32>, String> {
+pub unsafe fn int_array(p: *const TfLiteIntArray) -> Result<Vec<i32>, String> {
     if p.is_null() {
         return Err("null int array".into());
     }
@@ -85,7 +85,7 @@ pub(crate) unsafe fn tensor_name(t: &TfLiteTensor) -> String {
 ///
 /// # Safety
 /// `t.dims` must be null or a valid `TfLiteIntArray`.
-pub(crate) unsafe fn tensor_shape(t: &TfLiteTensor) -> Result<Vec<usize>, String> {
+pub unsafe fn tensor_shape(t: &TfLiteTensor) -> Result<Vec<usize>, String> {
     // SAFETY: forwarded from the caller.
     let dims = unsafe { int_array(t.dims) }.map_err(|e| format!("dims: {e}"))?;
     let mut elements: usize = 1;
