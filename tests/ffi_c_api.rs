@@ -229,7 +229,7 @@ fn a_model_with_nothing_supported_runs_on_the_cpu() {
     std::fs::write(&path, bytes).expect("write model");
     let d = plugin.make(&[]).expect("delegate");
     let x: Vec<f32> = (0..8).map(|i| i as f32 * 0.7 - 2.1).collect();
-    let out = Run::new(&api, &path, d).run(&[x.clone()]);
+    let out = Run::new(&api, &path, d).run(std::slice::from_ref(&x));
     let _ = std::fs::remove_file(&path);
     // SAFETY: live delegate; the interpreter was dropped.
     let (claimed, total) = unsafe { ((plugin.claimed)(d), (plugin.total)(d)) };

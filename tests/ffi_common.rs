@@ -146,6 +146,8 @@ pub struct Run<'a> {
 
 impl<'a> Run<'a> {
     /// Builds an interpreter for `path` with `delegate` (may be null) and allocates tensors.
+    /// `delegate` must be null or a live delegate; it is only handed to the C API.
+    #[allow(clippy::not_unsafe_ptr_arg_deref)]
     pub fn new(api: &'a CApi, path: &Path, delegate: *mut TfLiteDelegate) -> Run<'a> {
         let c = CString::new(path.to_str().expect("utf-8 path")).expect("no NUL");
         // SAFETY: C API calls with valid arguments; results are checked for NULL.

@@ -266,14 +266,13 @@ fn fold_constants(p: &mut Prepared) {
                     Err(e) => log::debug!("halfgpu: DENSIFY node {index} not folded: {e}"),
                 }
             }
-            Op::Dequantize => {
+            Op::Dequantize
                 if p.tensors[src].dtype == TensorType::Float16
                     && p.constant(src).is_some()
-                    && p.tensors[out].dtype == TensorType::Float32
-                {
-                    p.f16_source[out] = Some(src);
-                    p.folded.push(index);
-                }
+                    && p.tensors[out].dtype == TensorType::Float32 =>
+            {
+                p.f16_source[out] = Some(src);
+                p.folded.push(index);
             }
             _ => {}
         }
