@@ -3,6 +3,7 @@
 pub mod convert;
 pub mod cpu;
 pub mod delegate;
+pub mod ffi;
 pub mod gpu;
 pub mod graph;
 pub mod inspect;
