@@ -110,6 +110,9 @@ environment() {
 }
 
 run_tests() {
+  # The external-delegate tests load target/release/libhalfgpu.so (the cdylib), which
+  # `cargo test` alone does not link.
+  cargo build --release --lib
   cargo test --release --all-targets
   cargo test --release --doc
 }
