@@ -8,4 +8,5 @@ pub mod graph;
 pub mod inspect;
 pub mod model;
 pub mod npz;
+pub mod ops;
 pub mod runtime;
