@@ -25,6 +25,15 @@ pub fn asset_model(name: &str) -> PathBuf {
 /// A GPU delegate in f16 (TFLite's `precision_loss_allowed`), or `None` with the reason printed
 /// when there is no usable adapter: the caller then runs on the CPU.
 pub fn gpu_or_cpu() -> Option<GpuDelegate> {
+    // Mesa's Vulkan loader complains when XDG_RUNTIME_DIR is unset (headless machines, CI);
+    // a private directory silences it, as the `halfgpu` CLI does.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        let dir = std::env::temp_dir().join("halfgpu-xdg-runtime");
+        if std::fs::create_dir_all(&dir).is_ok() {
+            // Set before any GPU thread exists.
+            std::env::set_var("XDG_RUNTIME_DIR", &dir);
+        }
+    }
     match GpuDelegate::new(GpuDelegateOptions::default().precision_loss_allowed(true)) {
         Ok(gpu) => {
             let info = gpu.context().adapter_info();
