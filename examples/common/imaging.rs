@@ -17,7 +17,7 @@ pub struct Letterbox {
 
 impl Letterbox {
     /// Maps a normalized `[0, 1]` input coordinate to original image pixels.
-    pub fn to_image(&self, x: f32, y: f32) -> (f32, f32) {
+    pub fn to_image(self, x: f32, y: f32) -> (f32, f32) {
         let s = self.size as f32;
         (
             (x * s - self.pad_x) / self.scale,

@@ -14,7 +14,7 @@ pub fn check(node: &NodeView<'_>, precision: Precision) -> Result<(), String> {
     let l = wgpu::Limits::default();
     let limits = LowerLimits {
         element_bytes: precision.element_bytes(),
-        max_binding_bytes: u64::from(l.max_storage_buffer_binding_size),
+        max_binding_bytes: l.max_storage_buffer_binding_size,
         max_workgroups: l.max_compute_workgroups_per_dimension,
     };
     lower::lower(node, &limits).map(|_| ())
