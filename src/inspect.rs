@@ -9,14 +9,18 @@ use crate::model::{schema::builtin, Model, TensorType};
 /// A tensor at the model's boundary.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct IoTensor {
+    /// Tensor name.
     pub name: String,
+    /// Shape as declared (`-1` for dynamic dimensions).
     pub shape: Vec<i32>,
+    /// Element type name.
     pub dtype: String,
 }
 
 /// Count and bytes of the tensors of one dtype.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct DtypeStats {
+    /// Number of tensors.
     pub tensors: usize,
     /// Bytes of constant data of this dtype.
     pub constant_bytes: usize,
@@ -25,22 +29,33 @@ pub struct DtypeStats {
 /// A summary of a model's main subgraph. Its JSON form is the stable `inspect --json` contract.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelSummary {
+    /// File size in bytes.
     pub size_bytes: usize,
+    /// Number of subgraphs.
     pub subgraphs: usize,
     /// Operator count of the main subgraph.
     pub operators: usize,
     /// Operator name (schema name, or custom op name) -> count.
     pub op_counts: BTreeMap<String, usize>,
+    /// Number of tensors.
     pub tensors: usize,
+    /// Tensor counts and bytes by dtype.
     pub dtypes: BTreeMap<String, DtypeStats>,
     /// Constant tensors stored as FLOAT16.
     pub fp16_constants: usize,
+    /// Number of DEQUANTIZE operators.
     pub dequantize_ops: usize,
+    /// Names of custom operators.
     pub custom_ops: Vec<String>,
+    /// Graph inputs.
     pub inputs: Vec<IoTensor>,
+    /// Graph outputs.
     pub outputs: Vec<IoTensor>,
+    /// Signature names.
     pub signatures: Vec<String>,
+    /// Metadata entry names.
     pub metadata: Vec<String>,
+    /// The model's description string.
     pub description: Option<String>,
 }
 

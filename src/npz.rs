@@ -9,8 +9,11 @@ use crate::model::TensorType;
 /// One array: its shape, element type and little-endian bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NpArray {
+    /// Shape.
     pub shape: Vec<usize>,
+    /// Element type.
     pub dtype: TensorType,
+    /// Element bytes, little-endian.
     pub bytes: Vec<u8>,
 }
 
@@ -30,15 +33,22 @@ impl NpArray {
 #[derive(Debug, thiserror::Error)]
 pub enum NpzError {
     #[error("{path}: {source}")]
+    /// The file could not be read or written.
     Io {
+        /// The file.
         path: String,
         #[source]
+        /// The underlying error.
         source: std::io::Error,
     },
     #[error("{path}: array {name:?} has dtype {dtype}, which halfgpu does not read (use float32, float16, int32, int64, uint8 or int8)")]
+    /// An array has a dtype halfgpu does not handle.
     DType {
+        /// The file.
         path: String,
+        /// Array name.
         name: String,
+        /// Element type.
         dtype: String,
     },
 }

@@ -48,9 +48,11 @@ impl fmt::Debug for ConvertOptions<'_> {
 /// A constant tensor with values beyond the float16 range.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct OverflowTensor {
+    /// Subgraph index.
     pub subgraph: usize,
     /// Index of the tensor in its subgraph.
     pub tensor: usize,
+    /// Tensor name.
     pub name: String,
     /// Number of values with `|x| > 65504`.
     pub count: usize,

@@ -37,16 +37,22 @@ pub use misc::densify;
 /// `shape.iter().product()` elements of `dtype`, little-endian.
 #[derive(Clone, Copy, Debug)]
 pub struct TensorIn<'a> {
+    /// Shape.
     pub shape: &'a [usize],
+    /// The dtype.
     pub dtype: TensorType,
+    /// Element bytes, little-endian.
     pub bytes: &'a [u8],
 }
 
 /// A tensor a kernel writes; its shape was fixed at plan time by [`infer_shapes`] (or the file).
 #[derive(Debug)]
 pub struct TensorOut<'a> {
+    /// Shape.
     pub shape: &'a [usize],
+    /// The dtype.
     pub dtype: TensorType,
+    /// Element bytes, little-endian.
     pub bytes: &'a mut [u8],
 }
 
@@ -54,18 +60,33 @@ pub struct TensorOut<'a> {
 /// at plan time (constants, folded results).
 #[derive(Clone, Copy, Debug)]
 pub struct ShapeIn<'a> {
+    /// Shape.
     pub shape: &'a [usize],
+    /// The dtype.
     pub dtype: TensorType,
+    /// The bytes when the value is known at plan time (constants).
     pub values: Option<&'a [u8]>,
 }
 
 /// A kernel that cannot run on the inputs it was given.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum KernelError {
+    /// The inputs do not fit the operator.
     #[error("{op}: {msg}")]
-    Invalid { op: String, msg: String },
+    Invalid {
+        /// Operator name.
+        op: String,
+        /// What went wrong.
+        msg: String,
+    },
+    /// The CPU has no kernel for this case.
     #[error("{op} is not supported on the CPU: {msg}")]
-    Unsupported { op: String, msg: String },
+    Unsupported {
+        /// Operator name.
+        op: String,
+        /// What went wrong.
+        msg: String,
+    },
 }
 
 /// Per-interpreter CPU state: the thread pool of the heavy kernels and reusable scratch memory.

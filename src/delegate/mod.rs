@@ -24,9 +24,13 @@ pub type DelegateError = Box<dyn std::error::Error + Send + Sync>;
 /// What a delegate sees of one tensor when deciding support.
 #[derive(Debug, Clone, Copy)]
 pub struct TensorView<'a> {
+    /// Tensor id in the graph.
     pub id: TensorId,
+    /// Tensor name.
     pub name: &'a str,
+    /// Shape.
     pub shape: &'a [usize],
+    /// The dtype.
     pub dtype: TensorType,
     /// The data when the tensor is constant at build time.
     pub constant: Option<&'a ConstData>,
@@ -36,8 +40,11 @@ pub struct TensorView<'a> {
 /// DEQUANTIZE was folded.
 #[derive(Debug, Clone)]
 pub struct NodeView<'a> {
+    /// The node.
     pub node: &'a Node,
+    /// Inputs in operator order (`None`: absent optional input).
     pub inputs: Vec<Option<TensorView<'a>>>,
+    /// Outputs in operator order.
     pub outputs: Vec<TensorView<'a>>,
 }
 
@@ -53,6 +60,7 @@ impl NodeView<'_> {
 /// constants carry their data (FLOAT16 weights as f16), and whose shapes are the planned ones.
 #[derive(Debug, Clone)]
 pub struct Partition {
+    /// The partition as a graph of its own.
     pub graph: Graph,
     /// The file's operator indices of the nodes in this partition.
     pub node_indices: Vec<usize>,

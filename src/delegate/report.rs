@@ -5,6 +5,7 @@ use serde::Serialize;
 /// One delegated partition.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PartitionReport {
+    /// Name of the delegate that runs it.
     pub delegate: String,
     /// File operator indices.
     pub nodes: Vec<usize>,
@@ -20,8 +21,11 @@ pub struct PartitionReport {
 /// A node that runs on the CPU, with the reason it was not delegated.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CpuNode {
+    /// Operator index in the file.
     pub index: usize,
+    /// Operator name.
     pub op: String,
+    /// Why no delegate took it.
     pub reason: String,
 }
 
@@ -32,7 +36,9 @@ pub struct DelegationReport {
     pub total_nodes: usize,
     /// Nodes computed once at build time (constant DEQUANTIZE of FLOAT16 weights, DENSIFY, SHAPE, ...).
     pub folded_nodes: usize,
+    /// Delegated partitions.
     pub partitions: Vec<PartitionReport>,
+    /// Nodes left on the CPU, with reasons.
     pub cpu_nodes: Vec<CpuNode>,
     /// Bytes copied between the CPU and delegates on each invoke (boundary inputs and outputs).
     pub boundary_bytes_per_invoke: usize,

@@ -18,6 +18,7 @@ mod program;
 pub mod shader;
 pub mod shaders;
 pub mod smoke;
+pub mod support;
 
 pub use delegate::{GpuDelegate, GpuDelegateOptions};
 pub use device::{GpuContext, GpuError, GpuLimits, GpuOptions};

@@ -11,18 +11,27 @@ pub const MAX_TENSOR_ELEMENTS: usize = 1 << 31;
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum GraphError {
     #[error("tensor {index} ({name:?}): {msg}")]
+    /// A tensor is invalid.
     Tensor {
+        /// Tensor or node index.
         index: usize,
+        /// Tensor name.
         name: String,
+        /// What went wrong.
         msg: String,
     },
     #[error("node {index} ({op}): {msg}")]
+    /// A node is invalid.
     Node {
+        /// Tensor or node index.
         index: usize,
+        /// Operator name.
         op: String,
+        /// What went wrong.
         msg: String,
     },
     #[error("{0}")]
+    /// The graph as a whole is invalid.
     Graph(String),
 }
 

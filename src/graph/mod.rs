@@ -12,9 +12,11 @@ pub use tensor::{ConstData, TensorId, TensorInfo, TensorRole};
 /// A node: an operation with its input and output tensors.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
+    /// The operation.
     pub op: Op,
     /// `None` marks an absent optional input.
     pub inputs: Vec<Option<TensorId>>,
+    /// Output tensors.
     pub outputs: Vec<TensorId>,
     /// The operator's index in the file's subgraph (what reports call "node N").
     pub index: usize,
@@ -30,9 +32,13 @@ impl Node {
 /// A validated graph, nodes in a valid execution order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Graph {
+    /// All tensors, indexed by [`TensorId`].
     pub tensors: Vec<TensorInfo>,
+    /// Nodes in execution order.
     pub nodes: Vec<Node>,
+    /// Graph inputs.
     pub inputs: Vec<TensorId>,
+    /// Output tensors.
     pub outputs: Vec<TensorId>,
 }
 
@@ -48,6 +54,7 @@ impl Graph {
         build::validate(self)
     }
 
+    /// The tensor with id `id` (panics when out of range).
     pub fn tensor(&self, id: TensorId) -> &TensorInfo {
         &self.tensors[id]
     }

@@ -9,99 +9,170 @@ use crate::model::{
 /// order of the TFLite operator (e.g. CONV_2D: input, filter, optional bias).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
+    /// TFLite's `CONV_2D`.
     Conv2D(Conv2DOptions),
+    /// TFLite's `DEPTHWISE_CONV_2D`.
     DepthwiseConv2D(DepthwiseConv2DOptions),
+    /// TFLite's `FULLY_CONNECTED`.
     FullyConnected(FullyConnectedOptions),
-    /// TRANSPOSE_CONV: inputs are output_shape, weights [O,H,W,I], input, optional bias.
+    /// TRANSPOSE_CONV: inputs are output_shape, weights `[O, H, W, I]`, input, optional bias.
     TransposeConv(TransposeConvOptions),
-    /// MediaPipe's custom `Convolution2DTransposeBias`: inputs are input, weights [O,H,W,I], bias.
+    /// MediaPipe's custom `Convolution2DTransposeBias`: inputs are input, weights `[O, H, W, I]`, bias.
     Conv2DTransposeBias {
+        /// Padding scheme.
         padding: Padding,
+        /// Horizontal stride.
         stride_w: i32,
+        /// Vertical stride.
         stride_h: i32,
     },
+    /// TFLite's `ADD`.
     Add(Activation),
+    /// TFLite's `SUB`.
     Sub(Activation),
+    /// TFLite's `MUL`.
     Mul(Activation),
+    /// TFLite's `DIV`.
     Div(Activation),
+    /// TFLite's `MAXIMUM`.
     Maximum,
+    /// TFLite's `MINIMUM`.
     Minimum,
+    /// TFLite's `SQUARED_DIFFERENCE`.
     SquaredDifference,
+    /// TFLite's `RELU`.
     Relu,
+    /// TFLite's `RELU6`.
     Relu6,
+    /// TFLite's `RELU_N1_TO_1`.
     ReluN1To1,
+    /// TFLite's `LEAKY_RELU`.
     LeakyRelu {
+        /// Slope for negative inputs.
         alpha: f32,
     },
+    /// TFLite's `PRELU`.
     Prelu,
+    /// TFLite's `LOGISTIC`.
     Logistic,
+    /// TFLite's `TANH`.
     Tanh,
+    /// TFLite's `HARD_SWISH`.
     HardSwish,
+    /// TFLite's `EXP`.
     Exp,
+    /// TFLite's `RSQRT`.
     Rsqrt,
+    /// TFLite's `SQRT`.
     Sqrt,
+    /// TFLite's `ABS`.
     Abs,
+    /// TFLite's `SOFTMAX`.
     Softmax {
+        /// Multiplier applied to the logits.
         beta: f32,
     },
+    /// TFLite's `MAX_POOL_2D`.
     MaxPool2D(Pool2DOptions),
+    /// TFLite's `AVERAGE_POOL_2D`.
     AveragePool2D(Pool2DOptions),
     /// Reductions over the axes given by the second (constant or runtime) input.
     Mean {
+        /// Keep reduced dimensions with size 1.
         keep_dims: bool,
     },
+    /// TFLite's `SUM`.
     Sum {
+        /// Keep reduced dimensions with size 1.
         keep_dims: bool,
     },
+    /// TFLite's `REDUCE_MAX`.
     ReduceMax {
+        /// Keep reduced dimensions with size 1.
         keep_dims: bool,
     },
+    /// TFLite's `PAD`.
     Pad,
+    /// TFLite's `PADV2`.
     PadV2,
+    /// TFLite's `MIRROR_PAD`.
     MirrorPad(MirrorPadMode),
+    /// TFLite's `CONCATENATION`.
     Concatenation {
+        /// Axis (negative values count from the end).
         axis: i32,
+        /// Fused activation.
         activation: Activation,
     },
+    /// TFLite's `RESHAPE`.
     Reshape,
+    /// TFLite's `SQUEEZE`.
     Squeeze {
+        /// Dimensions to remove (every size-1 dimension when empty).
         dims: Vec<i32>,
     },
+    /// TFLite's `TRANSPOSE`.
     Transpose,
+    /// TFLite's `STRIDED_SLICE`.
     StridedSlice(StridedSliceOptions),
+    /// TFLite's `SLICE`.
     Slice,
+    /// TFLite's `SPLIT`.
     Split {
+        /// Number of outputs.
         num_splits: i32,
     },
+    /// TFLite's `SPLIT_V`.
     SplitV {
+        /// Number of outputs.
         num_splits: i32,
     },
+    /// TFLite's `PACK`.
     Pack {
+        /// Axis (negative values count from the end).
         axis: i32,
+        /// Number of inputs.
         values_count: i32,
     },
+    /// TFLite's `UNPACK`.
     Unpack {
+        /// Axis (negative values count from the end).
         axis: i32,
+        /// Number of outputs.
         num: i32,
     },
+    /// TFLite's `GATHER`.
     Gather {
+        /// Axis (negative values count from the end).
         axis: i32,
+        /// Number of leading batch dimensions.
         batch_dims: i32,
     },
+    /// TFLite's `RESIZE_BILINEAR`.
     ResizeBilinear(ResizeOptions),
+    /// TFLite's `RESIZE_NEAREST_NEIGHBOR`.
     ResizeNearestNeighbor(ResizeOptions),
+    /// TFLite's `DEPTH_TO_SPACE`.
     DepthToSpace {
+        /// Side of the square block.
         block_size: i32,
     },
+    /// TFLite's `SPACE_TO_DEPTH`.
     SpaceToDepth {
+        /// Side of the square block.
         block_size: i32,
     },
+    /// TFLite's `DEQUANTIZE`.
     Dequantize,
+    /// TFLite's `DENSIFY`.
     Densify,
+    /// TFLite's `CAST`.
     Cast,
+    /// TFLite's `SHAPE`.
     Shape,
     /// An operator the IR has no variant for; kept so the graph can be reported on.
     Unsupported {
+        /// Name.
         name: String,
     },
 }

@@ -43,14 +43,17 @@ impl ConstData {
         Self::from_bytes(bytemuck::cast_slice(values))
     }
 
+    /// The bytes.
     pub fn bytes(&self) -> &[u8] {
         &bytemuck::cast_slice::<u128, u8>(&self.words)[..self.len]
     }
 
+    /// Length in bytes.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// True when there are no bytes.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -70,16 +73,21 @@ impl std::fmt::Debug for ConstData {
 /// A tensor of the graph.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorInfo {
+    /// Name from the file.
     pub name: String,
     /// Static shape (dynamic dimensions take the size the file declares, usually 1).
     pub shape: Vec<usize>,
     /// The declared signature: `-1` marks a dimension the caller may resize.
     pub signature: Vec<i32>,
+    /// Element type.
     pub dtype: TensorType,
+    /// What the tensor is to the graph.
     pub role: TensorRole,
     /// Constant data, in the dtype stored in the file (FLOAT16 stays f16 bytes).
     pub data: Option<ConstData>,
+    /// Quantization parameters, if any.
     pub quantization: Option<Quantization>,
+    /// Sparse encoding of constant data, if any.
     pub sparsity: Option<Sparsity>,
 }
 
@@ -94,6 +102,7 @@ impl TensorInfo {
         self.num_elements() * self.dtype.size_bytes().unwrap_or(0)
     }
 
+    /// True when the tensor holds constant data.
     pub fn is_constant(&self) -> bool {
         self.data.is_some()
     }

@@ -5,24 +5,43 @@ use std::fmt;
 /// Element type of a tensor, as stored in the `.tflite` file (`TensorType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TensorType {
+    /// TFLite's `FLOAT32`.
     Float32,
+    /// TFLite's `FLOAT16`.
     Float16,
+    /// TFLite's `INT32`.
     Int32,
+    /// TFLite's `UINT8`.
     UInt8,
+    /// TFLite's `INT64`.
     Int64,
+    /// TFLite's `STRING`.
     String,
+    /// TFLite's `BOOL`.
     Bool,
+    /// TFLite's `INT16`.
     Int16,
+    /// TFLite's `COMPLEX64`.
     Complex64,
+    /// TFLite's `INT8`.
     Int8,
+    /// TFLite's `FLOAT64`.
     Float64,
+    /// TFLite's `COMPLEX128`.
     Complex128,
+    /// TFLite's `UINT64`.
     UInt64,
+    /// TFLite's `RESOURCE`.
     Resource,
+    /// TFLite's `VARIANT`.
     Variant,
+    /// TFLite's `UINT32`.
     UInt32,
+    /// TFLite's `UINT16`.
     UInt16,
+    /// TFLite's `INT4`.
     Int4,
+    /// TFLite's `BFLOAT16`.
     BFloat16,
     /// A type code this reader does not know; kept so the file can still be inspected.
     Unknown(i8),
@@ -135,57 +154,109 @@ impl fmt::Display for TensorType {
 
 /// Builtin operator codes of the schema (`BuiltinOperator`), by value.
 pub mod builtin {
+    /// `BuiltinOperator` code of ADD.
     pub const ADD: i32 = 0;
+    /// `BuiltinOperator` code of AVERAGE_POOL_2D.
     pub const AVERAGE_POOL_2D: i32 = 1;
+    /// `BuiltinOperator` code of CONCATENATION.
     pub const CONCATENATION: i32 = 2;
+    /// `BuiltinOperator` code of CONV_2D.
     pub const CONV_2D: i32 = 3;
+    /// `BuiltinOperator` code of DEPTHWISE_CONV_2D.
     pub const DEPTHWISE_CONV_2D: i32 = 4;
+    /// `BuiltinOperator` code of DEPTH_TO_SPACE.
     pub const DEPTH_TO_SPACE: i32 = 5;
+    /// `BuiltinOperator` code of DEQUANTIZE.
     pub const DEQUANTIZE: i32 = 6;
+    /// `BuiltinOperator` code of FULLY_CONNECTED.
     pub const FULLY_CONNECTED: i32 = 9;
+    /// `BuiltinOperator` code of LOGISTIC.
     pub const LOGISTIC: i32 = 14;
+    /// `BuiltinOperator` code of MAX_POOL_2D.
     pub const MAX_POOL_2D: i32 = 17;
+    /// `BuiltinOperator` code of MUL.
     pub const MUL: i32 = 18;
+    /// `BuiltinOperator` code of RELU.
     pub const RELU: i32 = 19;
+    /// `BuiltinOperator` code of RELU_N1_TO_1.
     pub const RELU_N1_TO_1: i32 = 20;
+    /// `BuiltinOperator` code of RELU6.
     pub const RELU6: i32 = 21;
+    /// `BuiltinOperator` code of RESHAPE.
     pub const RESHAPE: i32 = 22;
+    /// `BuiltinOperator` code of RESIZE_BILINEAR.
     pub const RESIZE_BILINEAR: i32 = 23;
+    /// `BuiltinOperator` code of SOFTMAX.
     pub const SOFTMAX: i32 = 25;
+    /// `BuiltinOperator` code of SPACE_TO_DEPTH.
     pub const SPACE_TO_DEPTH: i32 = 26;
+    /// `BuiltinOperator` code of TANH.
     pub const TANH: i32 = 28;
+    /// `BuiltinOperator` code of CUSTOM.
     pub const CUSTOM: i32 = 32;
+    /// `BuiltinOperator` code of PAD.
     pub const PAD: i32 = 34;
+    /// `BuiltinOperator` code of GATHER.
     pub const GATHER: i32 = 36;
+    /// `BuiltinOperator` code of TRANSPOSE.
     pub const TRANSPOSE: i32 = 39;
+    /// `BuiltinOperator` code of MEAN.
     pub const MEAN: i32 = 40;
+    /// `BuiltinOperator` code of SUB.
     pub const SUB: i32 = 41;
+    /// `BuiltinOperator` code of DIV.
     pub const DIV: i32 = 42;
+    /// `BuiltinOperator` code of SQUEEZE.
     pub const SQUEEZE: i32 = 43;
+    /// `BuiltinOperator` code of STRIDED_SLICE.
     pub const STRIDED_SLICE: i32 = 45;
+    /// `BuiltinOperator` code of EXP.
     pub const EXP: i32 = 47;
+    /// `BuiltinOperator` code of SPLIT.
     pub const SPLIT: i32 = 49;
+    /// `BuiltinOperator` code of CAST.
     pub const CAST: i32 = 53;
+    /// `BuiltinOperator` code of PRELU.
     pub const PRELU: i32 = 54;
+    /// `BuiltinOperator` code of MAXIMUM.
     pub const MAXIMUM: i32 = 55;
+    /// `BuiltinOperator` code of MINIMUM.
     pub const MINIMUM: i32 = 57;
+    /// `BuiltinOperator` code of PADV2.
     pub const PADV2: i32 = 60;
+    /// `BuiltinOperator` code of SLICE.
     pub const SLICE: i32 = 65;
+    /// `BuiltinOperator` code of TRANSPOSE_CONV.
     pub const TRANSPOSE_CONV: i32 = 67;
+    /// `BuiltinOperator` code of SUM.
     pub const SUM: i32 = 74;
+    /// `BuiltinOperator` code of SQRT.
     pub const SQRT: i32 = 75;
+    /// `BuiltinOperator` code of RSQRT.
     pub const RSQRT: i32 = 76;
+    /// `BuiltinOperator` code of SHAPE.
     pub const SHAPE: i32 = 77;
+    /// `BuiltinOperator` code of REDUCE_MAX.
     pub const REDUCE_MAX: i32 = 82;
+    /// `BuiltinOperator` code of PACK.
     pub const PACK: i32 = 83;
+    /// `BuiltinOperator` code of UNPACK.
     pub const UNPACK: i32 = 88;
+    /// `BuiltinOperator` code of RESIZE_NEAREST_NEIGHBOR.
     pub const RESIZE_NEAREST_NEIGHBOR: i32 = 97;
+    /// `BuiltinOperator` code of LEAKY_RELU.
     pub const LEAKY_RELU: i32 = 98;
+    /// `BuiltinOperator` code of SQUARED_DIFFERENCE.
     pub const SQUARED_DIFFERENCE: i32 = 99;
+    /// `BuiltinOperator` code of MIRROR_PAD.
     pub const MIRROR_PAD: i32 = 100;
+    /// `BuiltinOperator` code of ABS.
     pub const ABS: i32 = 101;
+    /// `BuiltinOperator` code of SPLIT_V.
     pub const SPLIT_V: i32 = 102;
+    /// `BuiltinOperator` code of HARD_SWISH.
     pub const HARD_SWISH: i32 = 117;
+    /// `BuiltinOperator` code of DENSIFY.
     pub const DENSIFY: i32 = 124;
 }
 

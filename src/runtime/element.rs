@@ -4,6 +4,7 @@ use crate::model::TensorType;
 
 /// A Rust type that is the in-memory form of one tensor dtype.
 pub trait Element: bytemuck::Pod {
+    /// The matching TFLite dtype.
     const DTYPE: TensorType;
 }
 

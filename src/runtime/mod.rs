@@ -132,10 +132,12 @@ impl Interpreter {
         &self.graph
     }
 
+    /// Number of graph inputs.
     pub fn input_count(&self) -> usize {
         self.graph.inputs.len()
     }
 
+    /// Number of graph outputs.
     pub fn output_count(&self) -> usize {
         self.graph.outputs.len()
     }

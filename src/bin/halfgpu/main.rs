@@ -17,7 +17,14 @@ use backend::BackendArgs;
 #[command(
     name = "halfgpu",
     version,
-    about = "Run TensorFlow Lite models on the GPU in half precision"
+    about = "Run TensorFlow Lite models on the GPU in half precision",
+    after_help = "Examples:\n  \
+        halfgpu                                   # the demo (same as `halfgpu demo`)\n  \
+        halfgpu inspect model.tflite --delegate gpu\n  \
+        halfgpu run model.tflite --delegate gpu --precision f16\n\n\
+        Exit status: 0 success, 1 model or runtime error, 2 usage error.\n\
+        Logging: RUST_LOG=info (or debug, trace) halfgpu ...; the default level is warn.\n\
+        GPU choice: --adapter NAME (a substring of the adapter name; see docs/troubleshooting.md)."
 )]
 struct Cli {
     #[command(subcommand)]
