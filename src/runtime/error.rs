@@ -60,6 +60,15 @@ pub enum RuntimeError {
     },
     #[error("delegate {delegate}: {msg}")]
     Delegate { delegate: String, msg: String },
+    /// Planning needs more host memory than the builder allows
+    /// ([`InterpreterBuilder::max_arena_bytes`](super::InterpreterBuilder::max_arena_bytes)).
+    /// Nothing of that size was allocated.
+    #[error("{what} needs {needed} bytes, over the limit of {limit} bytes (max_arena_bytes); the model's shapes are too large or not what they claim")]
+    TooLarge {
+        what: String,
+        needed: usize,
+        limit: usize,
+    },
 }
 
 fn format_missing(list: &[MissingOp]) -> String {
