@@ -135,3 +135,25 @@ fn resizing_to_a_huge_shape_is_refused_not_allocated() {
     it.invoke().unwrap();
     assert_eq!(it.output::<f32>(0).unwrap(), &[1.0, 0.0, 2.0, 0.0]);
 }
+
+#[test]
+fn a_transposed_convolution_whose_working_buffer_explodes_is_refused() {
+    // Output 64x64x16 (256 KiB), but the column matrix is 4096 pixels x 16384 taps: 256 MiB.
+    let opts = halfgpu::model::TransposeConvOptions {
+        padding: halfgpu::model::Padding::Same,
+        stride_w: 1,
+        stride_h: 1,
+        activation: halfgpu::model::Activation::None,
+    };
+    let model =
+        halfgpu::model::builder::transpose_conv([1, 64, 64, 1], [16, 32, 32, 1], opts, true, 5)
+            .unwrap();
+    let (what, needed, limit) = too_large(
+        Interpreter::builder(&model)
+            .max_arena_bytes(64 << 20)
+            .build(),
+    );
+    assert!(what.contains("working buffer"), "{what}");
+    assert_eq!((needed, limit), (256 << 20, 64 << 20));
+    assert!(Interpreter::builder(&model).build().is_ok());
+}

@@ -256,6 +256,18 @@ fn analyse(
         for (&o, s) in node.outputs.iter().zip(out_shapes) {
             shapes[o] = s;
         }
+        let scratch = kernel_scratch_bytes(node, &shapes);
+        if scratch > max_bytes {
+            return Err(RuntimeError::TooLarge {
+                what: format!(
+                    "the working buffer of node {} ({})",
+                    node.index,
+                    node.op.name()
+                ),
+                needed: scratch,
+                limit: max_bytes,
+            });
+        }
         let all_known = node.inputs.iter().flatten().next().is_some()
             && node.inputs.iter().flatten().all(|&t| values[t].is_some());
         if all_known && supported.is_ok() {
@@ -280,6 +292,26 @@ fn analyse(
         f16_source,
         folded_nodes,
     })
+}
+
+/// Bytes of scratch a CPU kernel allocates beyond its outputs, where that can exceed the
+/// tensors themselves: a transposed convolution's column matrix is (input pixels) x (kernel
+/// taps x output channels) floats.
+fn kernel_scratch_bytes(node: &crate::graph::Node, shapes: &[Vec<usize>]) -> usize {
+    let (input, weights) = match node.op {
+        Op::TransposeConv(_) => (node.input(2), node.input(1)),
+        Op::Conv2DTransposeBias { .. } => (node.input(0), node.input(1)),
+        _ => return 0,
+    };
+    match (
+        input.map(|t| &shapes[t][..]),
+        weights.map(|t| &shapes[t][..]),
+    ) {
+        (Some(&[n, h, w, _]), Some(&[o, kh, kw, _])) => [n, h, w, o, kh, kw, 4]
+            .iter()
+            .fold(1usize, |a, &d| a.saturating_mul(d)),
+        _ => 0,
+    }
 }
 
 /// The outcome of offering the runtime nodes to the delegates.
