@@ -1,17 +1,36 @@
 //! Seeded mutations of the real models: every attempt to read (and build the graph of) a
 //! corrupted file returns `Ok` or a typed error, never panics, and never takes over a second.
+//! A share of the mutated files that read fine also go through the CPU interpreter: build
+//! (under a tight `max_arena_bytes`) and one invoke.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use halfgpu::graph::Graph;
-use halfgpu::model::read_model;
+use halfgpu::model::{read_model, Model};
+use halfgpu::runtime::Interpreter;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 /// Total mutated files tried per run, across all models.
 const CASES: usize = 50_000;
+
+/// Host memory an interpreter over a mutated file may plan: far above what any of the real
+/// models needs, far below what a shape-inflating mutation would ask for.
+const MUTANT_ARENA_BYTES: usize = 64 << 20;
+
+/// Builds a CPU interpreter for `m` and invokes it once on zeros; `Ok(true)` when both work.
+fn build_and_invoke(m: &Model) -> Result<bool, String> {
+    let mut it = match Interpreter::builder(m)
+        .max_arena_bytes(MUTANT_ARENA_BYTES)
+        .build()
+    {
+        Ok(it) => it,
+        Err(e) => return Err(e.to_string()),
+    };
+    it.invoke().map(|_| true).map_err(|e| e.to_string())
+}
 
 fn u32_at(b: &[u8], p: usize) -> u32 {
     u32::from_le_bytes([b[p], b[p + 1], b[p + 2], b[p + 3]])
@@ -114,25 +133,48 @@ fn mutated_real_models_never_panic_or_hang() {
     let total: f64 = weights.iter().sum();
     let mut rng = StdRng::seed_from_u64(0x5eed);
     let (mut ok, mut errors, mut slowest) = (0usize, 0usize, Duration::ZERO);
+    let (mut invoked, mut interp_errors) = (0usize, 0usize);
+    let started = Instant::now();
     for ((name, original), w) in models.iter().zip(&weights) {
+        // Invoking costs about as much as the model is large: bigger models are invoked on a
+        // smaller share of their readable mutants, so the whole test stays around a minute.
+        let invoke_every = (original.len() / 16384).clamp(1, 200);
         let cases = ((CASES as f64) * w / total).ceil() as usize;
         let offsets = offset_positions(original);
         let tables = table_positions(original);
         for case in 0..cases {
             let bytes = mutate(original, &offsets, &tables, &mut rng);
             let start = Instant::now();
+            let interpret = case % invoke_every == 0;
             let outcome = std::panic::catch_unwind(|| match read_model(&bytes) {
-                Ok(m) => Graph::from_model(&m).is_ok(),
+                Ok(m) => {
+                    let graph_ok = Graph::from_model(&m).is_ok();
+                    let interp = (graph_ok && interpret).then(|| build_and_invoke(&m));
+                    (graph_ok, interp)
+                }
                 Err(e) => {
                     assert!(!e.to_string().is_empty());
-                    false
+                    (false, None)
                 }
             });
             let took = start.elapsed();
             slowest = slowest.max(took);
             match outcome {
-                Ok(true) => ok += 1,
-                Ok(false) => errors += 1,
+                Ok((graph_ok, interp)) => {
+                    if graph_ok {
+                        ok += 1;
+                    } else {
+                        errors += 1;
+                    }
+                    match interp {
+                        Some(Ok(_)) => invoked += 1,
+                        Some(Err(e)) => {
+                            assert!(!e.is_empty(), "{name}: case {case}: empty error");
+                            interp_errors += 1;
+                        }
+                        None => {}
+                    }
+                }
                 Err(_) => panic!("{name}: case {case} panicked"),
             }
             assert!(
@@ -142,8 +184,13 @@ fn mutated_real_models_never_panic_or_hang() {
         }
     }
     eprintln!(
-        "mutations: {} read fine, {errors} typed errors, slowest {slowest:?}",
-        ok
+        "mutations: {ok} read fine, {errors} typed errors; interpreter: {invoked} built and \
+         invoked, {interp_errors} typed errors; slowest case {slowest:?}, total {:?}",
+        started.elapsed()
+    );
+    assert!(
+        invoked > 0,
+        "no mutant reached invoke: the interpreter share is broken"
     );
     assert!(ok + errors >= CASES);
     assert!(

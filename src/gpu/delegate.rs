@@ -38,6 +38,10 @@ pub struct GpuDelegateOptions {
     /// In the f16 modes, re-run a partition in F32 (and keep it there) when it turns finite
     /// inputs into inf or NaN outputs. Default true.
     pub overflow_guard: bool,
+    /// Enable `SHADER_F16` on the device when the adapter has it (default true). With false
+    /// the device lacks f16 and F16/F32F16 resolve to F32, as on an adapter without it; see
+    /// [`GpuDelegate::precision_note`]. Ignored when a shared `context` is given.
+    pub request_shader_f16: bool,
 }
 
 impl Default for GpuDelegateOptions {
@@ -53,6 +57,7 @@ impl Default for GpuDelegateOptions {
             context: None,
             cache_dir: None,
             overflow_guard: true,
+            request_shader_f16: true,
         }
     }
 }
@@ -89,6 +94,11 @@ impl GpuDelegateOptions {
         self.context = Some(ctx);
         self
     }
+    /// Sets `request_shader_f16`.
+    pub fn request_shader_f16(mut self, request: bool) -> Self {
+        self.request_shader_f16 = request;
+        self
+    }
 }
 
 /// Runs the partitions it claims on a wgpu device.
@@ -122,7 +132,8 @@ impl GpuDelegate {
             None => {
                 let mut o = GpuOptions::default()
                     .backends(options.backends)
-                    .power_preference(options.power_preference);
+                    .power_preference(options.power_preference)
+                    .request_shader_f16(options.request_shader_f16);
                 if let Some(name) = &options.adapter {
                     o = o.adapter_name(name.clone());
                 }
@@ -134,6 +145,13 @@ impl GpuDelegate {
             options.precision,
             ctx.has_shader_f16(),
         );
+        let note = note.map(|n| {
+            if options.request_shader_f16 || options.context.is_some() {
+                n
+            } else {
+                format!("{n} (the device was opened with request_shader_f16 = false)")
+            }
+        });
         if let Some(n) = &note {
             log::warn!("{n}");
         }
@@ -158,7 +176,9 @@ impl GpuDelegate {
         self.precision_note.as_deref()
     }
 
-    /// The device in use.
+    /// The device in use. After a device loss, partitions compiled earlier move to
+    /// [`GpuContext::recover`]'s replacement on their next invoke; this stays the device the
+    /// delegate opened until it compiles again.
     pub fn context(&self) -> &Arc<GpuContext> {
         &self.ctx
     }
@@ -201,14 +221,21 @@ impl Delegate for GpuDelegate {
     }
 
     fn compile(&mut self, partition: &Partition) -> Result<Box<dyn DelegateKernel>, DelegateError> {
+        if self.ctx.is_lost() {
+            self.ctx = self.ctx.recover()?;
+            self.pipelines = Arc::new(PipelineCache::new(self.precision));
+        }
         let mut report = MemoryReport::default();
-        let program = GpuProgram::compile(
+        let mut program = GpuProgram::compile(
             self.ctx.clone(),
             self.precision,
             &self.pipelines,
             partition,
             &mut report,
         )?;
+        if let Some(note) = &self.precision_note {
+            program.add_note(note);
+        }
         if let Ok(mut m) = self.memory.lock() {
             m.weight_bytes += report.weight_bytes;
             m.activation_bytes += report.activation_bytes;

@@ -342,6 +342,8 @@ pub struct GpuContext {
     queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
     errors: Arc<ErrorLog>,
+    /// The device opened in place of this one after it was lost (see [`GpuContext::recover`]).
+    replacement: Mutex<Option<Arc<GpuContext>>>,
 }
 
 impl fmt::Debug for GpuContext {
@@ -456,6 +458,7 @@ impl GpuContext {
             queue,
             info,
             errors: Arc::default(),
+            replacement: Mutex::default(),
         };
         ctx.install_error_handlers();
         Ok(ctx)
@@ -476,6 +479,7 @@ impl GpuContext {
             queue,
             info,
             errors: Arc::default(),
+            replacement: Mutex::default(),
         }
     }
 
@@ -603,6 +607,60 @@ impl GpuContext {
     /// Whether the device-lost callback has fired.
     pub fn is_lost(&self) -> bool {
         lock(&self.errors.lost).is_some()
+    }
+
+    /// A usable device in place of this one: `self` while it is not lost; once it is lost, a
+    /// new device on the same adapter with the same features and limits, opened by the first
+    /// call and shared by every later call (so all holders of this context move to one
+    /// replacement). Whatever lived on the lost device (buffers, pipelines) must be made again
+    /// on the new one.
+    ///
+    /// # Errors
+    /// [`GpuError::DeviceLost`] when the device is lost and this context cannot reopen it (it
+    /// was adopted with [`GpuContext::from_existing`]), [`GpuError::RequestDevice`] when the
+    /// adapter refuses a new device.
+    pub fn recover(self: &Arc<Self>) -> Result<Arc<GpuContext>, GpuError> {
+        if !self.is_lost() {
+            return Ok(Arc::clone(self));
+        }
+        let mut slot = lock(&self.replacement);
+        if let Some(next) = slot.clone() {
+            drop(slot);
+            return next.recover();
+        }
+        let lost = || {
+            let (reason, message) = lock(&self.errors.lost).clone().unwrap_or_default();
+            GpuError::DeviceLost {
+                reason,
+                message: format!("{message} (an adopted device cannot be reopened)"),
+            }
+        };
+        let (Some(instance), Some(adapter)) = (&self.instance, &self.adapter) else {
+            return Err(lost());
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("halfgpu (reopened after device loss)"),
+            required_features: self.device.features(),
+            required_limits: self.device.limits(),
+            ..Default::default()
+        }))
+        .map_err(|source| GpuError::RequestDevice {
+            adapter: self.info.name.clone(),
+            source,
+        })?;
+        log::warn!("GPU device lost; reopened {}", self.info.name);
+        let next = Arc::new(GpuContext {
+            instance: Some(instance.clone()),
+            adapter: Some(adapter.clone()),
+            device,
+            queue,
+            info: self.info.clone(),
+            errors: Arc::default(),
+            replacement: Mutex::default(),
+        });
+        next.install_error_handlers();
+        *slot = Some(Arc::clone(&next));
+        Ok(next)
     }
 
     /// Reports what the device has recorded: [`GpuError::DeviceLost`] when it was lost,

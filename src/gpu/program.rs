@@ -2,6 +2,10 @@
 //! pipeline per distinct (shader, entry, precision), bind groups made once; each invoke writes
 //! the inputs, records every dispatch in one compute pass, copies the outputs into one staging
 //! buffer, submits once and reads back.
+//!
+//! When the device is lost, the invoke that meets the loss returns [`GpuError::DeviceLost`];
+//! the next invoke compiles the partition again on a replacement device
+//! ([`GpuContext::recover`]) and runs there.
 
 use std::collections::HashMap;
 use std::sync::mpsc;
@@ -152,6 +156,8 @@ struct BoundaryOutput {
 /// A partition compiled for the GPU.
 pub(crate) struct GpuProgram {
     ctx: Arc<GpuContext>,
+    /// What was compiled, to compile it again on a new device after a loss.
+    partition: Partition,
     precision: Precision,
     dispatches: Vec<CompiledDispatch>,
     buffers: Vec<wgpu::Buffer>,
@@ -523,6 +529,7 @@ impl GpuProgram {
         );
         Ok(GpuProgram {
             ctx,
+            partition: partition.clone(),
             precision,
             dispatches,
             buffers,
@@ -544,12 +551,40 @@ impl GpuProgram {
         })
     }
 
+    /// Adds `note` to the one-line description in the delegation report.
+    pub(crate) fn add_note(&mut self, note: &str) {
+        self.description.push_str(&format!(" ({note})"));
+    }
+
+    /// After a device loss, compiles this partition again on the replacement device (pipelines
+    /// included: they belonged to the lost one). Does nothing while the device works.
+    fn reopen_if_lost(&mut self) -> Result<(), GpuError> {
+        if !self.ctx.is_lost() {
+            return Ok(());
+        }
+        let ctx = self.ctx.recover()?;
+        let pipelines = PipelineCache::new(self.precision);
+        let fresh = GpuProgram::compile(
+            ctx,
+            self.precision,
+            &pipelines,
+            &self.partition,
+            &mut MemoryReport::default(),
+        )
+        .map_err(|e| GpuError::Operation {
+            context: "compiling the partition again after a device loss".into(),
+            message: e.to_string(),
+        })?;
+        *self = fresh;
+        Ok(())
+    }
+
     fn run(
         &mut self,
         inputs: &[TensorIn<'_>],
         outputs: &mut [TensorOut<'_>],
     ) -> Result<(), GpuError> {
-        fail_if_lost(&self.ctx)?;
+        self.reopen_if_lost()?;
         let device = self.ctx.device();
         let queue = self.ctx.queue();
         if inputs.len() != self.inputs.len() || outputs.len() != self.outputs.len() {
@@ -624,6 +659,11 @@ impl GpuProgram {
             submission_index: Some(submission),
             timeout: Some(WAIT_TIMEOUT),
         });
+        if waited.is_err() {
+            // A failed wait returns before the device's upkeep, which is where wgpu reports a
+            // loss (e.g. after `destroy`): run the upkeep so the loss is seen now.
+            let _ = device.poll(wgpu::PollType::Poll);
+        }
         fail_if_lost(&self.ctx)?;
         waited?;
         let mapped = match rx.try_recv() {

@@ -22,7 +22,7 @@ pub struct Placement {
 pub const ALIGN: usize = 16;
 
 fn align(n: usize) -> usize {
-    n.div_ceil(ALIGN) * ALIGN
+    n.div_ceil(ALIGN).saturating_mul(ALIGN)
 }
 
 /// Greedy by size: the largest buffers are placed first, each at the lowest offset that does
@@ -39,25 +39,30 @@ pub fn place(buffers: &[Lifetime]) -> Placement {
         let mut busy: Vec<(usize, usize)> = placed
             .iter()
             .filter(|&&j| buffers[j].first <= b.last && b.first <= buffers[j].last)
-            .map(|&j| (offsets[j], offsets[j] + align(buffers[j].size)))
+            .map(|&j| {
+                (
+                    offsets[j],
+                    offsets[j].saturating_add(align(buffers[j].size)),
+                )
+            })
             .collect();
         busy.sort_unstable();
-        let mut candidate = 0;
+        let mut candidate = 0usize;
         for (start, end) in busy {
-            if start >= candidate + size {
+            if start >= candidate.saturating_add(size) {
                 break;
             }
             candidate = candidate.max(end);
         }
         offsets[i] = candidate;
-        arena_bytes = arena_bytes.max(candidate + size);
+        arena_bytes = arena_bytes.max(candidate.saturating_add(size));
         placed.push(i);
     }
     let steps = buffers.iter().map(|b| b.last + 1).max().unwrap_or(0);
     let mut live = vec![0usize; steps];
     for b in buffers {
         for l in &mut live[b.first..=b.last] {
-            *l += align(b.size);
+            *l = l.saturating_add(align(b.size));
         }
     }
     Placement {

@@ -104,6 +104,18 @@ pub enum RuntimeError {
         /// What is wrong.
         msg: String,
     },
+    /// Planning needs more host memory than the builder allows
+    /// ([`InterpreterBuilder::max_arena_bytes`](super::InterpreterBuilder::max_arena_bytes)).
+    /// Nothing of that size was allocated.
+    #[error("{what} needs {needed} bytes, over the limit of {limit} bytes (max_arena_bytes); the model's shapes are too large or not what they claim")]
+    TooLarge {
+        /// What needed the memory.
+        what: String,
+        /// Bytes it needed.
+        needed: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 fn format_missing(list: &[MissingOp]) -> String {

@@ -30,17 +30,31 @@ pub struct MemoryStats {
     pub constant_bytes: usize,
 }
 
+/// The default of [`InterpreterBuilder::max_arena_bytes`]: 16 GiB.
+pub const DEFAULT_MAX_ARENA_BYTES: usize = 16 << 30;
+
 /// Builds an [`Interpreter`].
 pub struct InterpreterBuilder {
     graph: Result<Graph, RuntimeError>,
     threads: usize,
     delegates: Vec<Box<dyn Delegate>>,
+    max_arena_bytes: usize,
 }
 
 impl InterpreterBuilder {
     /// Number of CPU threads for the heavy kernels (default 1).
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
+        self
+    }
+
+    /// The most host memory planning may ask for, in bytes: the activation arena, and
+    /// separately the values computed once at build time (constant folding). A plan over the
+    /// limit fails with [`RuntimeError::TooLarge`] before anything of that size is allocated,
+    /// so a file whose shapes claim terabytes gives an error rather than an out-of-memory
+    /// abort. Default [`DEFAULT_MAX_ARENA_BYTES`].
+    pub fn max_arena_bytes(mut self, bytes: usize) -> Self {
+        self.max_arena_bytes = bytes;
         self
     }
 
@@ -67,11 +81,14 @@ impl InterpreterBuilder {
             .iter()
             .map(|&t| graph.tensors[t].shape.clone())
             .collect();
-        let (plan, kernels) = plan::plan(&graph, &input_shapes, &ctx, &mut delegates)?;
+        let max_arena_bytes = self.max_arena_bytes;
+        let (plan, kernels) =
+            plan::plan(&graph, &input_shapes, &ctx, &mut delegates, max_arena_bytes)?;
         let arena = vec![0u128; plan.arena_bytes.div_ceil(16)];
         Ok(Interpreter {
             graph,
             ctx,
+            max_arena_bytes,
             input_shapes,
             plan,
             arena,
@@ -95,6 +112,7 @@ impl InterpreterBuilder {
 pub struct Interpreter {
     graph: Graph,
     ctx: CpuContext,
+    max_arena_bytes: usize,
     input_shapes: Vec<Vec<usize>>,
     plan: Plan,
     arena: Vec<u128>,
@@ -109,6 +127,7 @@ impl Interpreter {
             graph: Graph::from_model(model).map_err(RuntimeError::from),
             threads: 1,
             delegates: Vec::new(),
+            max_arena_bytes: DEFAULT_MAX_ARENA_BYTES,
         }
     }
 
@@ -118,6 +137,7 @@ impl Interpreter {
             graph: graph.validate().map(|_| graph).map_err(RuntimeError::from),
             threads: 1,
             delegates: Vec::new(),
+            max_arena_bytes: DEFAULT_MAX_ARENA_BYTES,
         }
     }
 
@@ -229,7 +249,13 @@ impl Interpreter {
         }
         let mut shapes = self.input_shapes.clone();
         shapes[index] = shape.to_vec();
-        let (plan, kernels) = plan::plan(&self.graph, &shapes, &self.ctx, &mut self.delegates)?;
+        let (plan, kernels) = plan::plan(
+            &self.graph,
+            &shapes,
+            &self.ctx,
+            &mut self.delegates,
+            self.max_arena_bytes,
+        )?;
         self.arena = vec![0u128; plan.arena_bytes.div_ceil(16)];
         self.plan = plan;
         self.kernels = kernels;

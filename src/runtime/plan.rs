@@ -39,8 +39,11 @@ pub(crate) struct Plan {
     pub report: DelegationReport,
 }
 
+/// Bytes of a tensor, saturating: a hostile or resized shape must not wrap around.
 fn byte_len(shape: &[usize], dtype: TensorType) -> usize {
-    shape.iter().product::<usize>() * dtype.size_bytes().unwrap_or(0)
+    shape
+        .iter()
+        .fold(dtype.size_bytes().unwrap_or(0), |n, &d| n.saturating_mul(d))
 }
 
 /// What the first pass learns: shapes, known values, and which nodes remain for invoke.
@@ -63,9 +66,10 @@ pub(crate) fn plan(
     input_shapes: &[Vec<usize>],
     ctx: &CpuContext,
     delegates: &mut [Box<dyn Delegate>],
+    max_bytes: usize,
 ) -> Result<(Plan, Vec<Box<dyn DelegateKernel>>), RuntimeError> {
     refuse_quantized(graph)?;
-    let a = analyse(graph, input_shapes, ctx)?;
+    let a = analyse(graph, input_shapes, ctx, max_bytes)?;
     let delegated = delegate_nodes(graph, &a, delegates)?;
     let mut missing: Vec<MissingOp> = Vec::new();
     for (k, &ni) in a.runtime_nodes.iter().enumerate() {
@@ -91,7 +95,7 @@ pub(crate) fn plan(
     if !missing.is_empty() {
         return Err(RuntimeError::UnsupportedOps(missing));
     }
-    let plan = place_activations(graph, a, &delegated)?;
+    let plan = place_activations(graph, a, &delegated, max_bytes)?;
     Ok((plan, delegated.kernels))
 }
 
@@ -99,6 +103,7 @@ fn analyse(
     graph: &Graph,
     input_shapes: &[Vec<usize>],
     ctx: &CpuContext,
+    max_bytes: usize,
 ) -> Result<Analysis, RuntimeError> {
     let resized = graph
         .inputs
@@ -125,6 +130,23 @@ fn analyse(
     let mut runtime_nodes: Vec<usize> = Vec::new();
     let mut cpu_reason: Vec<Option<String>> = Vec::new();
     let mut folded_nodes = 0;
+    let mut folded_bytes = 0usize;
+    // Values computed at build time are allocated here, before any arena: bound them too.
+    let mut reserve = |node: &crate::graph::Node, bytes: usize| {
+        folded_bytes = folded_bytes.saturating_add(bytes);
+        if folded_bytes > max_bytes {
+            return Err(RuntimeError::TooLarge {
+                what: format!(
+                    "folding node {} ({}) at build time",
+                    node.index,
+                    node.op.name()
+                ),
+                needed: folded_bytes,
+                limit: max_bytes,
+            });
+        }
+        Ok(())
+    };
     for (ni, node) in graph.nodes.iter().enumerate() {
         let kernel_err = |source| RuntimeError::Kernel {
             node: node.index,
@@ -137,6 +159,7 @@ fn analyse(
                     let t = &graph.tensors[src];
                     if let (Some(data), Some(sparsity)) = (&t.data, &t.sparsity) {
                         let elem = t.dtype.size_bytes().unwrap_or(0);
+                        reserve(node, byte_len(&shapes[out], t.dtype))?;
                         let dense = cpu::densify(sparsity, &shapes[out], elem, data.bytes())
                             .map_err(kernel_err)?;
                         values[out] = Some(ConstData::from_bytes(&dense));
@@ -233,9 +256,27 @@ fn analyse(
         for (&o, s) in node.outputs.iter().zip(out_shapes) {
             shapes[o] = s;
         }
+        let scratch = kernel_scratch_bytes(node, &shapes);
+        if scratch > max_bytes {
+            return Err(RuntimeError::TooLarge {
+                what: format!(
+                    "the working buffer of node {} ({})",
+                    node.index,
+                    node.op.name()
+                ),
+                needed: scratch,
+                limit: max_bytes,
+            });
+        }
         let all_known = node.inputs.iter().flatten().next().is_some()
             && node.inputs.iter().flatten().all(|&t| values[t].is_some());
         if all_known && supported.is_ok() {
+            let bytes = node
+                .outputs
+                .iter()
+                .map(|&o| byte_len(&shapes[o], graph.tensors[o].dtype))
+                .fold(0usize, usize::saturating_add);
+            reserve(node, bytes)?;
             fold(graph, ni, &shapes, &mut values, ctx)?;
             folded_nodes += 1;
         } else {
@@ -251,6 +292,26 @@ fn analyse(
         f16_source,
         folded_nodes,
     })
+}
+
+/// Bytes of scratch a CPU kernel allocates beyond its outputs, where that can exceed the
+/// tensors themselves: a transposed convolution's column matrix is (input pixels) x (kernel
+/// taps x output channels) floats.
+fn kernel_scratch_bytes(node: &crate::graph::Node, shapes: &[Vec<usize>]) -> usize {
+    let (input, weights) = match node.op {
+        Op::TransposeConv(_) => (node.input(2), node.input(1)),
+        Op::Conv2DTransposeBias { .. } => (node.input(0), node.input(1)),
+        _ => return 0,
+    };
+    match (
+        input.map(|t| &shapes[t][..]),
+        weights.map(|t| &shapes[t][..]),
+    ) {
+        (Some(&[n, h, w, _]), Some(&[o, kh, kw, _])) => [n, h, w, o, kh, kw, 4]
+            .iter()
+            .fold(1usize, |a, &d| a.saturating_mul(d)),
+        _ => 0,
+    }
 }
 
 /// The outcome of offering the runtime nodes to the delegates.
@@ -638,7 +699,12 @@ impl Step {
 /// Orders the CPU nodes and partitions, then decides the storage of every tensor: constants
 /// stay where they are, reshape-like CPU nodes alias their input, tensors inside a partition
 /// need no host memory, and everything else gets a range of the arena by lifetime.
-fn place_activations(graph: &Graph, a: Analysis, d: &Delegated) -> Result<Plan, RuntimeError> {
+fn place_activations(
+    graph: &Graph,
+    a: Analysis,
+    d: &Delegated,
+    max_bytes: usize,
+) -> Result<Plan, RuntimeError> {
     let Analysis {
         shapes,
         values,
@@ -747,7 +813,28 @@ fn place_activations(graph: &Graph, a: Analysis, d: &Delegated) -> Result<Plan, 
             last: last[t],
         })
         .collect();
+    if let Some((k, l)) = lifetimes
+        .iter()
+        .enumerate()
+        .find(|(_, l)| l.size > max_bytes)
+    {
+        return Err(RuntimeError::TooLarge {
+            what: format!("tensor {:?}", graph.tensors[roots[k]].name),
+            needed: l.size,
+            limit: max_bytes,
+        });
+    }
     let placement = arena::place(&lifetimes);
+    if placement.arena_bytes > max_bytes {
+        return Err(RuntimeError::TooLarge {
+            what: format!(
+                "the activation arena ({} tensors computed at invoke)",
+                lifetimes.len()
+            ),
+            needed: placement.arena_bytes,
+            limit: max_bytes,
+        });
+    }
     let mut offset_of = vec![None; n];
     for (k, &t) in roots.iter().enumerate() {
         offset_of[t] = Some(placement.offsets[k]);
