@@ -113,7 +113,7 @@ def main():
                 continue
             ms = statistics.median(s)
             ratio = f" ({ms / base_ms:.1f}x)" if base_ms and n != "TFLite XNNPACK 1t" else ""
-            cells.append(f"{ms:.2f}{ratio}")
+            cells.append(f"{ms:.3g}{ratio}")
         lines.append(f"| {mname} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("Milliseconds per invoke (inputs in, outputs out); in parentheses the ratio to TFLite XNNPACK on one thread (lower is better).")

@@ -409,3 +409,66 @@ fn fp16_models_are_one_partition_and_the_delegate_gets_f16_weights() {
         );
     }
 }
+
+/// SPLIT (a node with two outputs) -> ADD of both halves -> MUL with the first half.
+fn split_graph() -> Graph {
+    use halfgpu::model::{schema::builtin, BuiltinOptions, ModelBuilder};
+    let mut b = ModelBuilder::new();
+    let x = b.input("x", &[1, 2, 2, 4]);
+    let axis = b.const_i32("axis", &[], &[3]).unwrap();
+    let s0 = b.activation("s0", &[1, 2, 2, 2]);
+    let s1 = b.activation("s1", &[1, 2, 2, 2]);
+    let a = b.activation("a", &[1, 2, 2, 2]);
+    let m = b.activation("m", &[1, 2, 2, 2]);
+    b.op(
+        builtin::SPLIT,
+        &[axis, x],
+        &[s0, s1],
+        BuiltinOptions::Split { num_splits: 2 },
+    )
+    .unwrap();
+    let none = || BuiltinOptions::Add {
+        activation: Activation::None,
+        pot_scale_int16: true,
+    };
+    b.op(builtin::ADD, &[s0, s1], &[a], none()).unwrap();
+    b.op(
+        builtin::MUL,
+        &[s0, a],
+        &[m],
+        BuiltinOptions::Mul {
+            activation: Activation::None,
+        },
+    )
+    .unwrap();
+    b.set_outputs(&[m, s1]).unwrap();
+    Graph::from_model(&b.build()).unwrap()
+}
+
+#[test]
+fn multi_output_nodes_are_partitioned_and_bit_identical() {
+    let graph = split_graph();
+    let mut it = Interpreter::builder_for_graph(graph.clone())
+        .build()
+        .unwrap();
+    let x: Vec<f32> = (0..16).map(|k| (k as f32 * 0.7).cos()).collect();
+    it.set_input(0, &x).unwrap();
+    it.invoke().unwrap();
+    let cpu: Vec<Vec<f32>> = (0..2)
+        .map(|i| it.output::<f32>(i).unwrap().to_vec())
+        .collect();
+    for (ops, parts) in [(vec!["SPLIT", "MUL"], 2), (vec!["SPLIT", "ADD", "MUL"], 1)] {
+        let mut it = Interpreter::builder_for_graph(graph.clone())
+            .delegate(TestDelegate::claiming(&ops))
+            .build()
+            .unwrap();
+        let r = it.delegation_report().clone();
+        assert_eq!(r.partitions.len(), parts, "{ops:?}: {}", r.to_text());
+        it.set_input(0, &x).unwrap();
+        it.invoke().unwrap();
+        let out: Vec<Vec<f32>> = (0..2)
+            .map(|i| it.output::<f32>(i).unwrap().to_vec())
+            .collect();
+        assert_eq!(bits(&cpu), bits(&out), "{ops:?}");
+    }
+}

@@ -76,6 +76,9 @@ enum Command {
         /// Write the outputs to this .npz, keyed by output tensor name.
         #[arg(long)]
         outputs: Option<std::path::PathBuf>,
+        /// Print one JSON object (output summaries, timings, where nodes ran).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         backend: BackendArgs,
     },
@@ -91,6 +94,9 @@ enum Command {
         /// Write a trace-event JSON file here (open it in ui.perfetto.dev or chrome://tracing).
         #[arg(long)]
         trace: Option<std::path::PathBuf>,
+        /// Print the timings as one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         backend: BackendArgs,
     },
@@ -156,18 +162,27 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             model,
             inputs,
             outputs,
+            json,
             backend,
-        } => run::run_model(&model, inputs.as_deref(), outputs.as_deref(), &backend)?,
+        } => emit(&run::run_model(
+            &model,
+            inputs.as_deref(),
+            outputs.as_deref(),
+            &backend,
+            json,
+        )?)?,
         Command::Profile {
             model,
             warmup,
             trace,
+            json,
             backend,
         } => emit(&profile::profile(
             &model,
             &backend,
             warmup,
             trace.as_deref(),
+            json,
         )?)?,
         Command::Bench {
             model,

@@ -13,6 +13,7 @@ pub fn profile(
     backend: &BackendArgs,
     warmup: usize,
     trace: Option<&std::path::Path>,
+    json: bool,
 ) -> Result<String, Box<dyn std::error::Error>> {
     let model = halfgpu::model::read_model_file(path)?;
     let (mut it, gpu) = backend.build(&model)?;
@@ -29,6 +30,15 @@ pub fn profile(
     let timings = it.invoke_profiled()?;
     if let Some(trace) = trace {
         std::fs::write(trace, chrome_trace(&timings)?)?;
+    }
+    if json {
+        let total: f64 = timings.iter().map(|t| t.duration_ms).sum();
+        let value = serde_json::json!({
+            "adapter": gpu.as_ref().map(|g| g.adapter.clone()),
+            "total_ms": total,
+            "ops": timings,
+        });
+        return Ok(format!("{}\n", serde_json::to_string_pretty(&value)?));
     }
     Ok(table(&timings, gpu.as_ref().map(|g| g.adapter.as_str())))
 }

@@ -8,8 +8,12 @@ pub fn run_model(
     inputs: Option<&std::path::Path>,
     outputs: Option<&std::path::Path>,
     backend: &BackendArgs,
-) -> Result<(), Box<dyn std::error::Error>> {
+    json: bool,
+) -> Result<String, Box<dyn std::error::Error>> {
+    use std::fmt::Write;
     let threads = backend.threads;
+    let mut text = String::new();
+    let mut summaries = Vec::new();
     use halfgpu::model::TensorType;
     use halfgpu::npz::NpArray;
     use rand::{Rng, SeedableRng};
@@ -18,8 +22,9 @@ pub fn run_model(
     let (mut it, gpu) = backend.build(&model)?;
     let build_ms = start.elapsed().as_secs_f64() * 1e3;
     if let Some(g) = &gpu {
-        println!("GPU: {}", g.adapter);
-        println!(
+        let _ = writeln!(text, "GPU: {}", g.adapter);
+        let _ = writeln!(
+            text,
             "precision: {}{}",
             g.precision,
             g.note
@@ -27,9 +32,9 @@ pub fn run_model(
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default()
         );
-        print!("{}", it.delegation_report().to_text());
+        text.push_str(&it.delegation_report().to_text());
         if let Ok(m) = g.memory.lock() {
-            println!(
+            let _ = writeln!(text, 
                 "GPU memory: weights {} bytes, activations {} bytes (lower bound {}), staging {} bytes",
                 m.weight_bytes, m.activation_bytes, m.activation_lower_bound_bytes, m.staging_bytes
             );
@@ -105,9 +110,13 @@ pub fn run_model(
                     (a.min(x), b.max(x))
                 });
             let mean = v.iter().map(|&x| x as f64).sum::<f64>() / v.len().max(1) as f64;
-            println!(
+            let _ = writeln!(
+                text,
                 "output {i} {name:?} {shape:?} float32: min {min:.6} max {max:.6} mean {mean:.6}"
             );
+            summaries.push(serde_json::json!({
+                "name": name, "shape": shape, "dtype": "float32", "min": min, "max": max, "mean": mean,
+            }));
             saved.push((
                 name,
                 NpArray {
@@ -117,15 +126,35 @@ pub fn run_model(
                 },
             ));
         } else {
-            println!("output {i} {name:?} {shape:?} {dtype}");
+            let _ = writeln!(text, "output {i} {name:?} {shape:?} {dtype}");
+            summaries
+                .push(serde_json::json!({ "name": name, "shape": shape, "dtype": dtype.name() }));
         }
     }
-    println!("build {build_ms:.1} ms, invoke {invoke_ms:.2} ms ({threads} thread(s))");
+    let _ = writeln!(
+        text,
+        "build {build_ms:.1} ms, invoke {invoke_ms:.2} ms ({threads} thread(s))"
+    );
     if let Some(out) = outputs {
         halfgpu::npz::write_npz(out, &saved)?;
-        println!("outputs written to {}", out.display());
+        let _ = writeln!(text, "outputs written to {}", out.display());
     }
-    Ok(())
+    if json {
+        let report = gpu.as_ref().map(|_| it.delegation_report().clone());
+        let value = serde_json::json!({
+            "model": path.display().to_string(),
+            "delegate": format!("{:?}", backend.delegate).to_lowercase(),
+            "effective_precision": gpu.as_ref().map(|g| g.precision.to_string()),
+            "adapter": gpu.as_ref().map(|g| g.adapter.clone()),
+            "build_ms": build_ms,
+            "invoke_ms": invoke_ms,
+            "outputs": summaries,
+            "partitions": report.as_ref().map(|r| r.partitions.clone()),
+            "cpu_nodes": report.as_ref().map(|r| r.cpu_nodes.clone()),
+        });
+        return Ok(format!("{}\n", serde_json::to_string_pretty(&value)?));
+    }
+    Ok(text)
 }
 
 /// Copies bytes into 4-byte aligned storage so they can be viewed as 32-bit values.
