@@ -34,7 +34,7 @@ pub fn run_model(
         );
         text.push_str(&it.delegation_report().to_text());
         if let Ok(m) = g.memory.lock() {
-            let _ = writeln!(text, 
+            let _ = writeln!(text,
                 "GPU memory: weights {} bytes, activations {} bytes (lower bound {}), staging {} bytes",
                 m.weight_bytes, m.activation_bytes, m.activation_lower_bound_bytes, m.staging_bytes
             );
