@@ -24,7 +24,8 @@ pub(super) fn unary(
     let x = f32_in(op, &a, "input")?;
     let out = f32_out(op, out0(op, outputs)?, x.len())?;
     match node {
-        Op::Relu => map(x, out, |v| v.max(0.0)),
+        // Not `v.max(0.0)`: that turns NaN into 0, where TFLite keeps NaN.
+        Op::Relu => map(x, out, |v| if v < 0.0 { 0.0 } else { v }),
         Op::Relu6 => map(x, out, |v| v.clamp(0.0, 6.0)),
         Op::ReluN1To1 => map(x, out, |v| v.clamp(-1.0, 1.0)),
         Op::LeakyRelu { alpha } => {

@@ -430,6 +430,10 @@ impl GpuContext {
         if options.request_shader_f16 && adapter.features().contains(wgpu::Features::SHADER_F16) {
             required_features |= wgpu::Features::SHADER_F16;
         }
+        // GPU timestamps for `halfgpu profile`, where the adapter has them (no cost otherwise).
+        if adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
+            required_features |= wgpu::Features::TIMESTAMP_QUERY;
+        }
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("halfgpu"),

@@ -715,16 +715,25 @@ impl GpuProgram {
 }
 
 impl GpuProgram {
-    /// Runs each dispatch in its own submission and waits for it: per-dispatch wall time,
-    /// including submission overhead, so shares are indicative rather than exact.
+    /// Times each dispatch: with GPU timestamps (one compute pass per dispatch, its begin and
+    /// end written to a query set) where the device has `TIMESTAMP_QUERY`, else with the wall
+    /// time of a submission per dispatch, labelled as such.
     fn run_profiled(
         &mut self,
         inputs: &[TensorIn<'_>],
         outputs: &mut [TensorOut<'_>],
     ) -> Result<Vec<OpTiming>, GpuError> {
-        let start = std::time::Instant::now();
         // A full invoke first writes the inputs and checks that everything works.
         self.run(inputs, outputs)?;
+        if self
+            .ctx
+            .device()
+            .features()
+            .contains(wgpu::Features::TIMESTAMP_QUERY)
+            && !self.dispatches.is_empty()
+        {
+            return self.timestamps();
+        }
         let device = self.ctx.device();
         let mut timings = Vec::with_capacity(self.dispatches.len());
         let origin = std::time::Instant::now();
@@ -757,9 +766,99 @@ impl GpuProgram {
                 duration_ms: t.elapsed().as_secs_f64() * 1e3,
             });
         }
-        let _ = start;
         fail_if_lost(&self.ctx)?;
         Ok(timings)
+    }
+
+    /// One submission with every dispatch in its own pass, bracketed by GPU timestamps.
+    fn timestamps(&self) -> Result<Vec<OpTiming>, GpuError> {
+        let device = self.ctx.device();
+        let n = self.dispatches.len() as u32;
+        let scopes = Scopes::push(device);
+        let queries = device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("profile timestamps"),
+            ty: wgpu::QueryType::Timestamp,
+            count: 2 * n,
+        });
+        let bytes = 16 * n as u64;
+        let resolve = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("profile resolve"),
+            size: bytes,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let readback = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("profile read-back"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("profile"),
+        });
+        for (i, d) in self.dispatches.iter().enumerate() {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("profile"),
+                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                    query_set: &queries,
+                    beginning_of_pass_write_index: Some(2 * i as u32),
+                    end_of_pass_write_index: Some(2 * i as u32 + 1),
+                }),
+            });
+            pass.set_pipeline(&d.pipeline);
+            pass.set_bind_group(0, &d.bind_group, &[]);
+            pass.dispatch_workgroups(d.groups[0], d.groups[1], d.groups[2]);
+        }
+        encoder.resolve_query_set(&queries, 0..2 * n, &resolve, 0);
+        encoder.copy_buffer_to_buffer(&resolve, 0, &readback, 0, bytes);
+        let submission = self.ctx.queue().submit([encoder.finish()]);
+        scopes.pop("recording GPU timestamps")?;
+        let (tx, rx) = mpsc::channel();
+        readback.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        device.poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: Some(WAIT_TIMEOUT),
+        })?;
+        fail_if_lost(&self.ctx)?;
+        rx.try_recv()
+            .map_err(|_| GpuError::Map {
+                label: "profile read-back".into(),
+                message: "the map callback never ran".into(),
+            })?
+            .map_err(|e| GpuError::Map {
+                label: "profile read-back".into(),
+                message: e.to_string(),
+            })?;
+        let ticks: Vec<u64> = {
+            let view = readback.get_mapped_range(..).map_err(|e| GpuError::Map {
+                label: "profile read-back".into(),
+                message: e.to_string(),
+            })?;
+            bytemuck::pod_collect_to_vec(&view[..])
+        };
+        readback.unmap();
+        let period_ns = f64::from(self.ctx.queue().get_timestamp_period());
+        let origin = ticks.first().copied().unwrap_or(0);
+        let ms = |t: u64| t.saturating_sub(origin) as f64 * period_ns / 1e6;
+        Ok(self
+            .dispatches
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let (begin, end) = (ticks[2 * i], ticks[2 * i + 1]);
+                OpTiming {
+                    op: d.label.0.clone(),
+                    node: Some(d.label.1),
+                    shape: d.label.2.clone(),
+                    device: "gpu".into(),
+                    source: "gpu timestamp".into(),
+                    start_ms: ms(begin),
+                    duration_ms: end.saturating_sub(begin) as f64 * period_ns / 1e6,
+                }
+            })
+            .collect())
     }
 }
 
