@@ -194,13 +194,11 @@ fn node_view<'a>(graph: &'a Graph, n: usize) -> NodeView<'a> {
     }
 }
 
-/// Assigns tensors (by lifetime over dispatch positions) to reusable buffers: a tensor takes a
-/// free buffer that is already large enough (the smallest such), else the largest free one,
-/// grown; else a new one. Returns the buffer of each tensor, buffer sizes, and the peak of live
-/// bytes (the lower bound).
-fn assign_buffers(
-    lifetimes: &[(TensorId, u64, usize, usize)],
-) -> (HashMap<TensorId, usize>, Vec<u64>, u64) {
+type Assignment = (HashMap<TensorId, usize>, Vec<u64>);
+
+/// In order of first use: a tensor takes a free buffer that is already large enough (the
+/// smallest such), else the largest free one, grown; else a new one.
+fn assign_in_order(lifetimes: &[(TensorId, u64, usize, usize)]) -> Assignment {
     let mut order: Vec<usize> = (0..lifetimes.len()).collect();
     order.sort_by_key(|&i| (lifetimes[i].2, std::cmp::Reverse(lifetimes[i].1)));
     let mut sizes: Vec<u64> = Vec::new();
@@ -230,6 +228,55 @@ fn assign_buffers(
         busy_until[b] = last;
         of.insert(t, b);
     }
+    (of, sizes)
+}
+
+/// Largest first: a tensor goes into the first buffer none of whose tensors is alive at the
+/// same time (buffers never grow: the first tensor in each is its largest).
+fn assign_by_size(lifetimes: &[(TensorId, u64, usize, usize)]) -> Assignment {
+    let mut order: Vec<usize> = (0..lifetimes.len()).collect();
+    order.sort_by_key(|&i| {
+        (
+            std::cmp::Reverse(lifetimes[i].1),
+            lifetimes[i].2,
+            lifetimes[i].0,
+        )
+    });
+    let mut sizes: Vec<u64> = Vec::new();
+    let mut members: Vec<Vec<(usize, usize)>> = Vec::new();
+    let mut of = HashMap::new();
+    for i in order {
+        let (t, size, first, last) = lifetimes[i];
+        let slot = members
+            .iter()
+            .position(|m| m.iter().all(|&(f, l)| l < first || last < f));
+        let b = match slot {
+            Some(b) => b,
+            None => {
+                sizes.push(size);
+                members.push(Vec::new());
+                sizes.len() - 1
+            }
+        };
+        members[b].push((first, last));
+        of.insert(t, b);
+    }
+    (of, sizes)
+}
+
+/// Assigns tensors (by lifetime over dispatch positions) to reusable buffers, with whichever of
+/// two greedy strategies needs fewer bytes. Returns the buffer of each tensor, buffer sizes, and
+/// the peak of live bytes (the lower bound no assignment can beat).
+fn assign_buffers(
+    lifetimes: &[(TensorId, u64, usize, usize)],
+) -> (HashMap<TensorId, usize>, Vec<u64>, u64) {
+    let a = assign_in_order(lifetimes);
+    let b = assign_by_size(lifetimes);
+    let (of, sizes) = if b.1.iter().sum::<u64>() < a.1.iter().sum::<u64>() {
+        b
+    } else {
+        a
+    };
     let steps = lifetimes.iter().map(|l| l.3 + 1).max().unwrap_or(0);
     let mut live = vec![0u64; steps];
     for &(_, size, first, last) in lifetimes {
