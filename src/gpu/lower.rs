@@ -143,6 +143,28 @@ fn check_tensors(view: &NodeView<'_>, limits: &LowerLimits, bound: &[&TensorView
     Ok(())
 }
 
+/// Checks the tensors of an op with weights (input, filter, optional bias, output) and returns
+/// its storage bindings in that order, a placeholder standing in for an absent bias.
+fn weighted_bindings(
+    view: &NodeView<'_>,
+    limits: &LowerLimits,
+    x: &TensorView<'_>,
+    w: &TensorView<'_>,
+    b: Option<&TensorView<'_>>,
+    y: &TensorView<'_>,
+) -> R<Vec<Binding>> {
+    check_tensors(view, limits, &[x, w, y])?;
+    if let Some(b) = b {
+        check_tensors(view, limits, &[b])?;
+    }
+    Ok(vec![
+        Binding::Tensor(x.id),
+        Binding::Tensor(w.id),
+        b.map_or(Binding::Dummy, |b| Binding::Tensor(b.id)),
+        Binding::Tensor(y.id),
+    ])
+}
+
 /// NHWC dims of a rank-4 tensor.
 fn nhwc(view: &NodeView<'_>, t: &TensorView<'_>) -> R<[u32; 4]> {
     if t.shape.len() != 4 {
@@ -214,10 +236,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
         Op::Conv2D(o) => {
             let (x, w, y) = (input(view, 0)?, input(view, 1)?, output(view, 0)?);
             let b = view.input(2);
-            check_tensors(view, limits, &[x, w, y])?;
-            if let Some(b) = b {
-                check_tensors(view, limits, &[b])?;
-            }
+            let bindings = weighted_bindings(view, limits, x, w, b, y)?;
             if w.constant.is_none() {
                 return op_err(view, "the filter must be constant");
             }
@@ -264,12 +283,6 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 groups,
                 0,
             ];
-            let bindings = vec![
-                Binding::Tensor(x.id),
-                Binding::Tensor(w.id),
-                b.map_or(Binding::Dummy, |b| Binding::Tensor(b.id)),
-                Binding::Tensor(y.id),
-            ];
             let pointwise = kh == 1
                 && kw == 1
                 && sh == 1
@@ -304,10 +317,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
         Op::DepthwiseConv2D(o) => {
             let (x, w, y) = (input(view, 0)?, input(view, 1)?, output(view, 0)?);
             let b = view.input(2);
-            check_tensors(view, limits, &[x, w, y])?;
-            if let Some(b) = b {
-                check_tensors(view, limits, &[b])?;
-            }
+            let bindings = weighted_bindings(view, limits, x, w, b, y)?;
             if w.constant.is_none() {
                 return op_err(view, "the filter must be constant");
             }
@@ -373,12 +383,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 file: ShaderFile::Conv,
                 entry,
                 params,
-                bindings: vec![
-                    Binding::Tensor(x.id),
-                    Binding::Tensor(w.id),
-                    b.map_or(Binding::Dummy, |b| Binding::Tensor(b.id)),
-                    Binding::Tensor(y.id),
-                ],
+                bindings,
                 invocations,
                 workgroup: [8, 8, 1],
                 row_slot: None,
@@ -387,10 +392,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
         Op::FullyConnected(o) => {
             let (x, w, y) = (input(view, 0)?, input(view, 1)?, output(view, 0)?);
             let b = view.input(2);
-            check_tensors(view, limits, &[x, w, y])?;
-            if let Some(b) = b {
-                check_tensors(view, limits, &[b])?;
-            }
+            let bindings = weighted_bindings(view, limits, x, w, b, y)?;
             if o.weights_format != 0 {
                 return op_err(view, "only the DEFAULT weights format is supported");
             }
@@ -438,12 +440,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 file: ShaderFile::Conv,
                 entry: "fully_connected",
                 params,
-                bindings: vec![
-                    Binding::Tensor(x.id),
-                    Binding::Tensor(w.id),
-                    b.map_or(Binding::Dummy, |b| Binding::Tensor(b.id)),
-                    Binding::Tensor(y.id),
-                ],
+                bindings,
                 invocations: [groups, rows, 1],
                 workgroup: [64, 1, 1],
                 row_slot: None,
@@ -476,10 +473,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 _ => unreachable!("matched above"),
             };
             let y = output(view, 0)?;
-            check_tensors(view, limits, &[x, w, y])?;
-            if let Some(b) = b {
-                check_tensors(view, limits, &[b])?;
-            }
+            let bindings = weighted_bindings(view, limits, x, w, b, y)?;
             if w.constant.is_none() {
                 return op_err(view, "the filter must be constant");
             }
@@ -534,12 +528,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 file: ShaderFile::Conv,
                 entry: "transpose_conv",
                 params,
-                bindings: vec![
-                    Binding::Tensor(x.id),
-                    Binding::Tensor(w.id),
-                    b.map_or(Binding::Dummy, |b| Binding::Tensor(b.id)),
-                    Binding::Tensor(y.id),
-                ],
+                bindings,
                 invocations: [ow, oh, n * groups],
                 workgroup: [8, 8, 1],
                 row_slot: None,
