@@ -1,6 +1,7 @@
 //! Convolutions: CONV_2D (im2col + GEMM), DEPTHWISE_CONV_2D (direct loops), FULLY_CONNECTED
 //! (GEMM) and transposed convolutions (GEMM + gather).
 
+use super::gemm::{has_fma, matmul, pack_weights, packed_len, Epilogue};
 use super::util::{
     activation_range, apply_activation, arg, conv_geometry, f32_in, f32_out, ints, invalid,
     opt_arg, out0, prod, unsupported, Res,
@@ -13,67 +14,6 @@ use crate::model::{
 
 /// Work (multiply-adds) below which a kernel runs on one thread.
 const PARALLEL_WORK: usize = 1 << 16;
-
-/// `c[m×n] = a[m×k] · b[k×n] + beta·c` for strided `a`, `b` and row-major `c` (row stride `rsc`).
-/// Checks every index the multiplication touches before calling the GEMM.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn sgemm(
-    op: &str,
-    (m, k, n): (usize, usize, usize),
-    a: &[f32],
-    (rsa, csa): (usize, usize),
-    b: &[f32],
-    (rsb, csb): (usize, usize),
-    c: &mut [f32],
-    rsc: usize,
-    beta: f32,
-) -> Res<()> {
-    if m == 0 || n == 0 {
-        return Ok(());
-    }
-    let last = |rows: usize, cols: usize, rs: usize, cs: usize| {
-        (rows - 1)
-            .checked_mul(rs)
-            .and_then(|x| (cols - 1).checked_mul(cs).and_then(|y| x.checked_add(y)))
-    };
-    let fits = |l: Option<usize>, len: usize| l.is_some_and(|l| l < len);
-    if !fits(last(m, n, rsc, 1), c.len()) {
-        return Err(invalid(op, "GEMM output out of bounds"));
-    }
-    if k == 0 {
-        c.iter_mut().for_each(|x| *x *= beta);
-        return Ok(());
-    }
-    if !fits(last(m, k, rsa, csa), a.len()) || !fits(last(k, n, rsb, csb), b.len()) {
-        return Err(invalid(op, "GEMM operand out of bounds"));
-    }
-    // SAFETY: the largest offsets reached in a, b and c were checked against their lengths
-    // above, and `c` does not alias `a` or `b` (it is a distinct &mut slice).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            rsc as isize,
-            beta != 0.0,
-            a.as_ptr(),
-            csa as isize,
-            rsa as isize,
-            b.as_ptr(),
-            csb as isize,
-            rsb as isize,
-            beta,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-    Ok(())
-}
 
 /// Number of tasks worth splitting `work` multiply-adds over `rows` independent rows into.
 fn task_count(ctx: &CpuContext, work: usize, rows: usize) -> usize {
@@ -296,11 +236,56 @@ fn run_row_blocks(
     Ok(())
 }
 
-/// Rows of im2col processed per GEMM call.
+/// Rows of im2col built per matrix product.
 fn tile_rows(k: usize) -> usize {
     (32 * 1024 / k.max(1)).clamp(32, 512)
 }
 
+/// Floats of scratch needed to pack `n` weight rows of depth `k`: none when `prepared` already
+/// is their packed form.
+fn weight_scratch(prepared: Option<&[f32]>, n: usize, k: usize) -> usize {
+    match prepared {
+        Some(p) if p.len() == packed_len(n, k) => 0,
+        _ => packed_len(n, k),
+    }
+}
+
+/// The packed weights: `prepared`, or (when [`weight_scratch`] asked for room) `src` packed
+/// into `scratch` with packed row `r` taken from source row `row_of(r)`.
+fn packed_weights<'a>(
+    prepared: Option<&'a [f32]>,
+    src: &[f32],
+    (n, k): (usize, usize),
+    row_of: impl Fn(usize) -> usize,
+    scratch: &'a mut [f32],
+) -> &'a [f32] {
+    match prepared {
+        Some(p) if scratch.is_empty() => p,
+        _ => {
+            pack_weights(src, n, k, row_of, scratch);
+            scratch
+        }
+    }
+}
+
+/// The packed weights of a CONV_2D whose filter is constant, for [`conv2d`]'s `prepared`.
+pub(super) fn conv2d_prepack(inputs: &[Option<ShapeIn<'_>>]) -> Option<Vec<f32>> {
+    let f = inputs.get(1).copied().flatten()?;
+    let &[o, kh, kw, c] = f.shape else {
+        return None;
+    };
+    let filter = f32_in("CONV_2D", &f, "filter").ok()?;
+    let k = kh.checked_mul(kw)?.checked_mul(c)?;
+    if filter.len() != o.checked_mul(k)? {
+        return None;
+    }
+    let mut w = vec![0f32; packed_len(o, k)];
+    pack_weights(filter, o, k, |r| r, &mut w);
+    Some(w)
+}
+
+/// CONV_2D as a matrix product: 1x1 convolutions read the input in place, others through
+/// im2col tiles. `prepared` is [`conv2d_prepack`]'s result, when the filter is constant.
 pub(super) fn conv2d(
     ctx: &CpuContext,
     op: &str,
@@ -308,6 +293,7 @@ pub(super) fn conv2d(
     inputs: &[Option<ShapeIn<'_>>],
     out_shape: &[usize],
     outputs: &mut [TensorOut<'_>],
+    prepared: Option<&[f32]>,
 ) -> Res<()> {
     let g = conv_geom(op, o, inputs)?;
     let input = f32_in(op, &arg(op, inputs, 0)?, "input")?;
@@ -317,77 +303,35 @@ pub(super) fn conv2d(
     let m = g.n * g.oh * g.ow;
     let k = g.kh * g.kw * g.c;
     let tasks = task_count(ctx, m * k * g.o, m);
-    let act = o.activation;
+    let epi = Epilogue {
+        bias,
+        act: o.activation,
+    };
     let direct = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
-    if direct {
-        // 1x1 convolution: the input already is the [M, C] matrix; tiles keep the epilogue
-        // (bias, activation) in cache.
-        let tile = (64 * 1024 / g.o.max(1)).clamp(64, 1024);
-        return run_row_blocks(ctx, out, g.o, m, tasks, (&mut [], 0), |r0, blk, _| {
+    let tile = tile_rows(k);
+    let col_len = if direct { 0 } else { tile * k };
+    let own = weight_scratch(prepared, g.o, k);
+    ctx.with_scratch(own + col_len * tasks, |scratch| {
+        let (wbuf, cols) = scratch.split_at_mut(own);
+        let w = packed_weights(prepared, filter, (g.o, k), |r| r, wbuf);
+        run_row_blocks(ctx, out, g.o, m, tasks, (cols, col_len), |r0, blk, col| {
             let rows = blk.len() / g.o.max(1);
+            if direct {
+                // 1x1 convolution: the input already is the [M, C] matrix.
+                let a = &input[r0 * k..(r0 + rows) * k];
+                return matmul(op, (rows, k, g.o), a, k, w, blk, g.o, epi);
+            }
             let mut t0 = 0;
             while t0 < rows {
                 let tr = tile.min(rows - t0);
-                let a = &input[(r0 + t0) * k..(r0 + t0 + tr) * k];
+                im2col(&g, input, r0 + t0, tr, col);
                 let c = &mut blk[t0 * g.o..(t0 + tr) * g.o];
-                sgemm(op, (tr, k, g.o), a, (k, 1), filter, (1, k), c, g.o, 0.0)?;
-                bias_activation(c, bias, g.o, act);
+                matmul(op, (tr, k, g.o), col, k, w, c, g.o, epi)?;
                 t0 += tr;
             }
             Ok(())
-        });
-    }
-    let tile = tile_rows(k);
-    let per_task = tile * k;
-    ctx.with_scratch(per_task * tasks, |scratch| {
-        run_row_blocks(
-            ctx,
-            out,
-            g.o,
-            m,
-            tasks,
-            (scratch, per_task),
-            |r0, blk, col| {
-                let rows = blk.len() / g.o.max(1);
-                let mut t0 = 0;
-                while t0 < rows {
-                    let tr = tile.min(rows - t0);
-                    im2col(&g, input, r0 + t0, tr, col);
-                    let c = &mut blk[t0 * g.o..(t0 + tr) * g.o];
-                    sgemm(op, (tr, k, g.o), col, (k, 1), filter, (1, k), c, g.o, 0.0)?;
-                    bias_activation(c, bias, g.o, act);
-                    t0 += tr;
-                }
-                Ok(())
-            },
-        )
+        })
     })
-}
-
-/// Adds `bias` to each row of `o` values of `c` and applies the fused activation.
-fn bias_activation(c: &mut [f32], bias: Option<&[f32]>, o: usize, act: Activation) {
-    match activation_range(act) {
-        Some((lo, hi)) => match bias {
-            Some(b) if o > 0 => {
-                for row in c.chunks_exact_mut(o) {
-                    for (v, b) in row.iter_mut().zip(b) {
-                        *v = (*v + b).clamp(lo, hi);
-                    }
-                }
-            }
-            _ => c.iter_mut().for_each(|v| *v = v.clamp(lo, hi)),
-        },
-        None => {
-            if let Some(b) = bias.filter(|_| o > 0) {
-                for row in c.chunks_exact_mut(o) {
-                    for (v, b) in row.iter_mut().zip(b) {
-                        *v += b;
-                    }
-                }
-            }
-            apply_activation(act, c);
-        }
-    }
 }
 
 /// Geometry of a DEPTHWISE_CONV_2D.
@@ -478,7 +422,7 @@ pub(super) fn depthwise(
     // Extent of the zero-padded input every window fits in.
     let hp = (g.h + g.ph).max((g.oh.max(1) - 1) * g.sh + (g.kh - 1) * g.dh + 1);
     let wp = (g.w + g.pw).max((g.ow.max(1) - 1) * g.sw + (g.kw - 1) * g.dw + 1);
-    let taps: Vec<usize> = (0..g.kh * g.kw)
+    let taps: smallvec::SmallVec<[usize; 32]> = (0..g.kh * g.kw)
         .map(|t| ((t / g.kw) * g.dh * wp + (t % g.kw) * g.dw) * g.c)
         .collect();
     let run = |padded: &[f32], out: &mut [f32]| {
@@ -527,18 +471,6 @@ pub(super) fn depthwise(
         }
         run(padded, out)
     })
-}
-
-/// Whether the CPU has AVX2 and FMA (for the hand-vectorized loops).
-fn has_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
 }
 
 /// Operands of the depthwise kernel; `input` is zero-padded to `hp` x `wp` per image so that
@@ -720,6 +652,7 @@ pub(super) fn fully_connected(
     o: &FullyConnectedOptions,
     inputs: &[Option<ShapeIn<'_>>],
     outputs: &mut [TensorOut<'_>],
+    prepared: Option<&[f32]>,
 ) -> Res<()> {
     if o.weights_format != 0 {
         return Err(unsupported(op, "shuffled int8 weights are not supported"));
@@ -731,7 +664,7 @@ pub(super) fn fully_connected(
     let out = f32_out(op, out0(op, outputs)?, batch * units)?;
     let act = o.activation;
     let work = batch * depth * units;
-    if batch < 4 {
+    if batch < FC_DOT_BATCH {
         // Few rows: dot products straight from the weights (a GEMM would repack them each call).
         // The units are split over the threads; `out` is viewed as [units] blocks per row.
         let fma = has_fma();
@@ -753,24 +686,37 @@ pub(super) fn fully_connected(
         return Ok(());
     }
     let tasks = task_count(ctx, work, batch);
-    run_row_blocks(ctx, out, units, batch, tasks, (&mut [], 0), |r0, blk, _| {
-        let rows = blk.len() / units.max(1);
-        fill_bias(blk, bias, units);
-        let a = &input[r0 * depth..(r0 + rows) * depth];
-        sgemm(
-            op,
-            (rows, depth, units),
-            a,
-            (depth, 1),
-            weights,
-            (1, depth),
-            blk,
-            units,
-            1.0,
-        )?;
-        apply_activation(act, blk);
-        Ok(())
+    let epi = Epilogue { bias, act };
+    let own = weight_scratch(prepared, units, depth);
+    ctx.with_scratch(own, |wbuf| {
+        let w = packed_weights(prepared, weights, (units, depth), |r| r, wbuf);
+        run_row_blocks(ctx, out, units, batch, tasks, (&mut [], 0), |r0, blk, _| {
+            let rows = blk.len() / units.max(1);
+            let a = &input[r0 * depth..(r0 + rows) * depth];
+            matmul(op, (rows, depth, units), a, depth, w, blk, units, epi)
+        })
     })
+}
+
+/// Batches below this run FULLY_CONNECTED as dot products over the unpacked weights.
+const FC_DOT_BATCH: usize = 4;
+
+/// The packed weights of a FULLY_CONNECTED with constant weights and a batch large enough
+/// for the matrix product, for [`fully_connected`]'s `prepared`.
+pub(super) fn fc_prepack(inputs: &[Option<ShapeIn<'_>>]) -> Option<Vec<f32>> {
+    let (batch, depth, units) = fc_dims("FULLY_CONNECTED", inputs).ok()?;
+    let weights = f32_in(
+        "FULLY_CONNECTED",
+        &inputs.get(1).copied().flatten()?,
+        "weights",
+    )
+    .ok()?;
+    if batch < FC_DOT_BATCH || weights.len() != units.checked_mul(depth)? {
+        return None;
+    }
+    let mut w = vec![0f32; packed_len(units, depth)];
+    pack_weights(weights, units, depth, |r| r, &mut w);
+    Some(w)
 }
 
 /// Geometry of a transposed convolution.
@@ -882,32 +828,58 @@ pub(super) fn transpose_conv_shape(
     })
 }
 
-/// For each output coordinate, the (kernel tap, input coordinate) pairs that reach it.
-fn tconv_taps(
-    out: usize,
+/// The (kernel tap, input coordinate) pairs of a transposed convolution that reach output
+/// coordinate `y`: input `i` reaches `i * s + t - pad`.
+fn tconv_sources(
+    y: usize,
     input: usize,
     k: usize,
     s: usize,
     pad: usize,
-) -> Vec<Vec<(usize, usize)>> {
-    let mut taps = vec![Vec::new(); out];
-    for i in 0..input {
-        for t in 0..k {
-            let y = (i * s + t) as isize - pad as isize;
-            if y >= 0 && (y as usize) < out {
-                taps[y as usize].push((t, i));
-            }
-        }
-    }
-    taps
+) -> impl Iterator<Item = (usize, usize)> {
+    (0..k).filter_map(move |t| {
+        let num = (y + pad).checked_sub(t)?;
+        (num % s == 0 && num / s < input).then_some((t, num / s))
+    })
 }
 
+/// Source weight row (`[O, KH, KW]` order) of packed row `r` (`[tap, O]` order).
+fn tconv_row(g: &TConvGeom) -> impl Fn(usize) -> usize {
+    let (o, taps) = (g.o.max(1), g.kh * g.kw);
+    move |r| (r % o) * taps + r / o
+}
+
+/// The packed weights of a transposed convolution with constant weights, for
+/// [`transpose_conv`]'s `prepared`.
+pub(super) fn transpose_conv_prepack(
+    node: &Op,
+    inputs: &[Option<ShapeIn<'_>>],
+) -> Option<Vec<f32>> {
+    let g = transpose_conv_shape("TRANSPOSE_CONV", node, inputs).ok()?;
+    let weights = f32_in(
+        "TRANSPOSE_CONV",
+        &inputs.get(g.weights).copied().flatten()?,
+        "weights",
+    )
+    .ok()?;
+    let cols = g.kh * g.kw * g.o;
+    if weights.len() != cols.checked_mul(g.c)? {
+        return None;
+    }
+    let mut w = vec![0f32; packed_len(cols, g.c)];
+    pack_weights(weights, cols, g.c, tconv_row(&g), &mut w);
+    Some(w)
+}
+
+/// A transposed convolution: one matrix product into per-tap columns, then each output
+/// gathers the columns that reach it. `prepared` is [`transpose_conv_prepack`]'s result.
 pub(super) fn transpose_conv(
     ctx: &CpuContext,
     op: &str,
     node: &Op,
     inputs: &[Option<ShapeIn<'_>>],
     outputs: &mut [TensorOut<'_>],
+    prepared: Option<&[f32]>,
 ) -> Res<()> {
     let g = transpose_conv_shape(op, node, inputs)?;
     let input = f32_in(op, &arg(op, inputs, g.input)?, "input")?;
@@ -920,33 +892,22 @@ pub(super) fn transpose_conv(
     let taps = g.kh * g.kw;
     let cols = taps * g.o;
     let m = g.n * g.h * g.w;
-    // Weights reordered to [tap, O, C] so that row (tap, o) of the column matrix is contiguous.
-    let mut wt = vec![0f32; taps * g.o * g.c];
-    for oc in 0..g.o {
-        for t in 0..taps {
-            let src = &weights[(oc * taps + t) * g.c..(oc * taps + t + 1) * g.c];
-            wt[(t * g.o + oc) * g.c..(t * g.o + oc + 1) * g.c].copy_from_slice(src);
-        }
-    }
-    let rows_y = tconv_taps(g.oh, g.h, g.kh, g.sh, g.ph);
-    let rows_x = tconv_taps(g.ow, g.w, g.kw, g.sw, g.pw);
+    let tasks = task_count(ctx, m * cols * g.c, m);
+    // The column matrix [M, tap * O] comes from weights packed in [tap, O] row order, so that
+    // the columns of one tap are contiguous.
+    let own = weight_scratch(prepared, cols, g.c);
     let act = g.activation;
-    ctx.with_scratch(m * cols, |col| {
-        let tasks = task_count(ctx, m * cols * g.c, m);
+    ctx.with_scratch(own + m * cols, |scratch| {
+        let (wbuf, col) = scratch.split_at_mut(own);
+        let wt = packed_weights(prepared, weights, (cols, g.c), tconv_row(&g), wbuf);
+        let none = Epilogue {
+            bias: None,
+            act: Activation::None,
+        };
         run_row_blocks(ctx, col, cols, m, tasks, (&mut [], 0), |r0, blk, _| {
             let rows = blk.len() / cols.max(1);
             let a = &input[r0 * g.c..(r0 + rows) * g.c];
-            sgemm(
-                op,
-                (rows, g.c, cols),
-                a,
-                (g.c, 1),
-                &wt,
-                (1, g.c),
-                blk,
-                cols,
-                0.0,
-            )
+            matmul(op, (rows, g.c, cols), a, g.c, wt, blk, cols, none)
         })?;
         let col = &*col;
         let out_rows = g.n * g.oh;
@@ -964,8 +925,8 @@ pub(super) fn transpose_conv(
                     let (n, oy) = ((r0 + r) / g.oh, (r0 + r) % g.oh);
                     for (ox, acc) in orow.chunks_exact_mut(g.o).enumerate() {
                         fill_bias(acc, bias, g.o);
-                        for &(ky, iy) in &rows_y[oy] {
-                            for &(kx, ix) in &rows_x[ox] {
+                        for (ky, iy) in tconv_sources(oy, g.h, g.kh, g.sh, g.ph) {
+                            for (kx, ix) in tconv_sources(ox, g.w, g.kw, g.sw, g.pw) {
                                 let base =
                                     ((n * g.h + iy) * g.w + ix) * cols + (ky * g.kw + kx) * g.o;
                                 for (a, v) in acc.iter_mut().zip(&col[base..base + g.o]) {

@@ -17,6 +17,7 @@
 mod activation;
 mod conv;
 mod elementwise;
+mod gemm;
 mod misc;
 mod movement;
 mod pool;
@@ -414,6 +415,7 @@ pub(crate) fn execute_planned(
     op: &Op,
     inputs: &[Option<TensorIn<'_>>],
     outputs: &mut [TensorOut<'_>],
+    prepared: Option<&[f32]>,
 ) -> Result<(), KernelError> {
     let name = op.name();
     if matches!(op, Op::Densify | Op::Unsupported { .. }) || outputs.is_empty() {
@@ -436,7 +438,21 @@ pub(crate) fn execute_planned(
             return Err(invalid(name, "output buffer does not match its shape"));
         }
     }
-    run_kernel(ctx, op, name, &ins, out_shape, outputs)
+    run_kernel(ctx, op, name, &ins, out_shape, outputs, prepared)
+}
+
+/// Weights of `op` repacked at build time for its kernel (the matrix-product layout of
+/// convolutions and fully-connected layers), from `inputs` whose constant values are known;
+/// `None` when the op has no such form or its weights are not constant.
+pub(crate) fn prepack(op: &Op, inputs: &[Option<ShapeIn<'_>>]) -> Option<Vec<f32>> {
+    match op {
+        Op::Conv2D(_) => conv::conv2d_prepack(inputs),
+        Op::FullyConnected(o) if o.weights_format == 0 => conv::fc_prepack(inputs),
+        Op::TransposeConv(_) | Op::Conv2DTransposeBias { .. } => {
+            conv::transpose_conv_prepack(op, inputs)
+        }
+        _ => None,
+    }
 }
 
 /// Runs `op`, reading `inputs` and writing every tensor of `outputs`.
@@ -517,7 +533,7 @@ pub fn execute(
             ));
         }
     }
-    run_kernel(ctx, op, name, &ins, &shapes[0], outputs)
+    run_kernel(ctx, op, name, &ins, &shapes[0], outputs, None)
 }
 
 /// Dispatches to the kernel of `op`; `out_shape` is the first output's shape.
@@ -528,13 +544,14 @@ fn run_kernel(
     ins: &[Option<ShapeIn<'_>>],
     out_shape: &[usize],
     outputs: &mut [TensorOut<'_>],
+    prepared: Option<&[f32]>,
 ) -> Result<(), KernelError> {
     match op {
-        Op::Conv2D(o) => conv::conv2d(ctx, name, o, ins, out_shape, outputs),
+        Op::Conv2D(o) => conv::conv2d(ctx, name, o, ins, out_shape, outputs, prepared),
         Op::DepthwiseConv2D(o) => conv::depthwise(ctx, name, o, ins, out_shape, outputs),
-        Op::FullyConnected(o) => conv::fully_connected(ctx, name, o, ins, outputs),
+        Op::FullyConnected(o) => conv::fully_connected(ctx, name, o, ins, outputs, prepared),
         Op::TransposeConv(_) | Op::Conv2DTransposeBias { .. } => {
-            conv::transpose_conv(ctx, name, op, ins, outputs)
+            conv::transpose_conv(ctx, name, op, ins, outputs, prepared)
         }
         Op::Add(a) | Op::Sub(a) | Op::Mul(a) | Op::Div(a) => {
             elementwise::binary(name, op, *a, ins, out_shape, outputs)

@@ -395,7 +395,7 @@ impl Interpreter {
         let origin = std::time::Instant::now();
         let arena_ptr = self.arena.as_mut_ptr() as *mut u8;
         let arena_len = self.arena.len() * 16;
-        for step in &self.plan.steps {
+        for (si, step) in self.plan.steps.iter().enumerate() {
             let view = |t: TensorId| -> &[u8] {
                 match &self.plan.storage[t] {
                     Storage::Const(c) => c.bytes(),
@@ -447,7 +447,8 @@ impl Interpreter {
             match step {
                 Step::Cpu(ni) => {
                     let node = &self.graph.nodes[*ni];
-                    cpu::execute_planned(&self.ctx, &node.op, &ins, &mut outs).map_err(
+                    let prepared = self.plan.prepacked.get(si).and_then(|p| p.as_deref());
+                    cpu::execute_planned(&self.ctx, &node.op, &ins, &mut outs, prepared).map_err(
                         |source| RuntimeError::Kernel {
                             node: node.index,
                             op: node.op.name().into(),

@@ -30,6 +30,8 @@ pub(crate) struct Plan {
     pub storage: Vec<Storage>,
     /// What runs at invoke, in order.
     pub steps: Vec<Step>,
+    /// Per step: its CPU kernel's weights repacked at build time (see `cpu::prepack`).
+    pub prepacked: Vec<Option<Vec<f32>>>,
     pub arena_bytes: usize,
     pub lower_bound_bytes: usize,
     /// Nodes computed once at build time.
@@ -885,10 +887,30 @@ fn place_activations(
             }
         }
     }
+    let prepacked = steps
+        .iter()
+        .map(|step| {
+            let Step::Cpu(ni) = step else { return None };
+            let node = &graph.nodes[*ni];
+            let ins: Vec<Option<cpu::ShapeIn<'_>>> = node
+                .inputs
+                .iter()
+                .map(|t| {
+                    t.map(|t| cpu::ShapeIn {
+                        shape: &shapes[t],
+                        dtype: graph.tensors[t].dtype,
+                        values: values[t].as_ref().map(|v| v.bytes()),
+                    })
+                })
+                .collect();
+            cpu::prepack(&node.op, &ins)
+        })
+        .collect();
     Ok(Plan {
         shapes,
         storage,
         steps,
+        prepacked,
         arena_bytes: placement.arena_bytes,
         lower_bound_bytes: placement.lower_bound_bytes,
         folded_nodes,
