@@ -4,7 +4,7 @@
 use super::gemm::{has_fma, matmul, pack_weights, packed_len, Epilogue};
 use super::util::{
     activation_range, apply_activation, arg, conv_geometry, f32_in, f32_out, ints, invalid,
-    opt_arg, out0, prod, unsupported, Res,
+    opt_arg, out0, prod, unsupported, Dims, Res,
 };
 use super::{CpuContext, ShapeIn, TensorOut};
 use crate::graph::Op;
@@ -124,9 +124,9 @@ pub(super) fn conv2d_shape(
     op: &str,
     o: &Conv2DOptions,
     inputs: &[Option<ShapeIn<'_>>],
-) -> Res<Vec<usize>> {
+) -> Res<Dims> {
     let g = conv_geom(op, o, inputs)?;
-    Ok(vec![g.n, g.oh, g.ow, g.o])
+    Ok(smallvec::smallvec![g.n, g.oh, g.ow, g.o])
 }
 
 /// Copies the receptive fields of output rows `m0..m0 + rows` into `dst` (one row of
@@ -396,9 +396,9 @@ pub(super) fn depthwise_shape(
     op: &str,
     o: &DepthwiseConv2DOptions,
     inputs: &[Option<ShapeIn<'_>>],
-) -> Res<Vec<usize>> {
+) -> Res<Dims> {
     let g = dw_geom(op, o, inputs)?;
-    Ok(vec![g.n, g.oh, g.ow, g.o])
+    Ok(smallvec::smallvec![g.n, g.oh, g.ow, g.o])
 }
 
 pub(super) fn depthwise(
@@ -623,7 +623,7 @@ pub(super) fn fc_shape(
     op: &str,
     o: &FullyConnectedOptions,
     inputs: &[Option<ShapeIn<'_>>],
-) -> Res<Vec<usize>> {
+) -> Res<Dims> {
     if o.weights_format != 0 {
         return Err(unsupported(op, "shuffled int8 weights are not supported"));
     }
@@ -632,7 +632,7 @@ pub(super) fn fc_shape(
     if o.keep_num_dims {
         match ishape.split_last() {
             Some((&last, lead)) if last == depth => {
-                let mut s = lead.to_vec();
+                let mut s = Dims::from_slice(lead);
                 s.push(units);
                 Ok(s)
             }
@@ -642,7 +642,7 @@ pub(super) fn fc_shape(
             )),
         }
     } else {
-        Ok(vec![batch, units])
+        Ok(smallvec::smallvec![batch, units])
     }
 }
 
@@ -741,8 +741,8 @@ pub(super) struct TConvGeom {
 }
 
 impl TConvGeom {
-    pub(super) fn out_shape(&self) -> Vec<usize> {
-        vec![self.n, self.oh, self.ow, self.o]
+    pub(super) fn out_shape(&self) -> [usize; 4] {
+        [self.n, self.oh, self.ow, self.o]
     }
 }
 

@@ -3,16 +3,16 @@
 
 use super::util::{
     activation_range, apply_activation, arg, f32_in, f32_out, invalid, out0, prod, unsupported,
-    values, Res,
+    values, Dims, Res,
 };
 use super::{ShapeIn, TensorOut};
 use crate::graph::Op;
 use crate::model::{Activation, TensorType};
 
 /// The numpy broadcast of two shapes.
-pub(crate) fn broadcast_shape(op: &str, a: &[usize], b: &[usize]) -> Res<Vec<usize>> {
+pub(crate) fn broadcast_shape(op: &str, a: &[usize], b: &[usize]) -> Res<Dims> {
     let rank = a.len().max(b.len());
-    let mut out = vec![0; rank];
+    let mut out: Dims = smallvec::smallvec![0; rank];
     for (i, o) in out.iter_mut().enumerate() {
         let da = if i + a.len() >= rank {
             a[i + a.len() - rank]
@@ -38,7 +38,7 @@ pub(crate) fn broadcast_shape(op: &str, a: &[usize], b: &[usize]) -> Res<Vec<usi
     Ok(out)
 }
 
-pub(super) fn binary_shape(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<Vec<usize>> {
+pub(super) fn binary_shape(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<Dims> {
     let a = arg(op, inputs, 0)?;
     let b = arg(op, inputs, 1)?;
     if a.dtype != b.dtype {
@@ -50,13 +50,13 @@ pub(super) fn binary_shape(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<Vec<
     broadcast_shape(op, a.shape, b.shape)
 }
 
-pub(super) fn prelu_shape(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<Vec<usize>> {
+pub(super) fn prelu_shape(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<Dims> {
     binary_shape(op, inputs)
 }
 
 /// Strides of `shape` aligned to the trailing dims of `out`, 0 on broadcast dimensions.
-fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
-    let mut s = vec![0; out.len()];
+fn broadcast_strides(shape: &[usize], out: &[usize]) -> Dims {
+    let mut s: Dims = smallvec::smallvec![0; out.len()];
     let mut acc = 1;
     for i in (0..shape.len()).rev() {
         let oi = i + out.len() - shape.len();
@@ -86,7 +86,7 @@ pub(crate) fn broadcast_apply<T: Copy>(
     // Collapse dimensions: drop size-1 dims and merge neighbours that are contiguous in all three.
     let sa_full = broadcast_strides(ash, osh);
     let sb_full = broadcast_strides(bsh, osh);
-    let mut dims: Vec<(usize, usize, usize)> = Vec::new();
+    let mut dims: smallvec::SmallVec<[(usize, usize, usize); 8]> = smallvec::SmallVec::new();
     for i in 0..osh.len() {
         if osh[i] == 1 {
             continue;
@@ -107,9 +107,9 @@ pub(crate) fn broadcast_apply<T: Copy>(
         }
         return;
     }
-    let shape: Vec<usize> = dims.iter().map(|d| d.0).collect();
-    let sa: Vec<usize> = dims.iter().map(|d| d.1).collect();
-    let sb: Vec<usize> = dims.iter().map(|d| d.2).collect();
+    let shape: Dims = dims.iter().map(|d| d.0).collect();
+    let sa: Dims = dims.iter().map(|d| d.1).collect();
+    let sb: Dims = dims.iter().map(|d| d.2).collect();
     let so = super::util::strides_of(&shape);
     let inner = shape[shape.len() - 1];
     let (ia, ib) = (sa[sa.len() - 1], sb[sb.len() - 1]);

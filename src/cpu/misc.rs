@@ -2,7 +2,7 @@
 
 use half::f16;
 
-use super::util::{arg, invalid, numel, out0, unsupported, values, Res};
+use super::util::{arg, invalid, numel, out0, unsupported, values, Dims, Res};
 use super::{KernelError, ShapeIn, TensorOut};
 use crate::model::{DimensionMetadata, Sparsity, TensorType};
 
@@ -297,7 +297,7 @@ pub fn densify(
         elem_size,
         values,
         next_value: 0,
-        idx: vec![0; levels],
+        idx: smallvec::smallvec![0; levels],
         out: &mut out,
     };
     st.walk(0, 0)?;
@@ -317,7 +317,7 @@ struct Walk<'a> {
     values: &'a [u8],
     next_value: usize,
     /// Current index of each of the n + k dimensions.
-    idx: Vec<usize>,
+    idx: Dims,
     out: &'a mut [u8],
 }
 

@@ -30,7 +30,7 @@ use std::sync::Mutex;
 
 use crate::graph::Op;
 use crate::model::{Activation, TensorType};
-use util::{check_activation, invalid, Res, NEEDS_VALUE};
+use util::{check_activation, invalid, Dims, Res, NEEDS_VALUE};
 
 pub use misc::densify;
 
@@ -93,9 +93,11 @@ pub enum KernelError {
 /// Per-interpreter CPU state: the thread pool of the heavy kernels and reusable scratch memory.
 pub struct CpuContext {
     threads: usize,
-    pool: Option<rayon::ThreadPool>,
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
     /// im2col / column buffers of the convolutions, reused between calls.
     scratch: Mutex<Vec<f32>>,
+    /// The f64 accumulators of the sum reductions, reused between calls.
+    scratch_f64: Mutex<Vec<f64>>,
 }
 
 impl CpuContext {
@@ -103,13 +105,15 @@ impl CpuContext {
     /// this context alone; with 1 thread everything runs on the calling thread.
     pub fn new(threads: usize) -> Self {
         let threads = threads.max(1);
-        // The calling thread takes part in the work, so the pool holds the other threads.
+        // An invoke runs inside the pool (see `pool`), the calling thread waiting, so the pool
+        // holds all the threads.
         let pool = if threads > 1 {
             rayon::ThreadPoolBuilder::new()
-                .num_threads(threads - 1)
+                .num_threads(threads)
                 .thread_name(|i| format!("halfgpu-cpu-{i}"))
                 .build()
                 .ok()
+                .map(std::sync::Arc::new)
         } else {
             None
         };
@@ -117,6 +121,7 @@ impl CpuContext {
             threads: if pool.is_some() { threads } else { 1 },
             pool,
             scratch: Mutex::new(Vec::new()),
+            scratch_f64: Mutex::new(Vec::new()),
         }
     }
 
@@ -125,35 +130,59 @@ impl CpuContext {
         self.threads
     }
 
+    /// The thread pool, when there is more than one thread. Running a whole invoke inside it
+    /// (`pool.install`) lets every [`Self::parallel_for`] split its work with rayon's
+    /// stack-allocated jobs instead of injecting heap-allocated ones from outside the pool.
+    pub(crate) fn pool(&self) -> Option<std::sync::Arc<rayon::ThreadPool>> {
+        self.pool.clone()
+    }
+
     /// Runs `f(task)` for every `task` in `0..tasks`, spread over the context's threads.
     pub(crate) fn parallel_for(&self, tasks: usize, f: impl Fn(usize) + Sync + Send) {
+        use rayon::iter::{IntoParallelIterator, ParallelIterator};
         match &self.pool {
-            Some(pool) if tasks > 1 => pool.in_place_scope(|s| {
-                let f = &f;
-                for t in 1..tasks {
-                    s.spawn(move |_| f(t));
+            Some(pool) if tasks > 1 => {
+                let run = || (0..tasks).into_par_iter().for_each(&f);
+                if pool.current_thread_index().is_some() {
+                    run()
+                } else {
+                    pool.install(run)
                 }
-                f(0);
-            }),
+            }
             _ => (0..tasks).for_each(f),
         }
     }
 
     /// Runs `f` with a scratch buffer of at least `len` floats (contents unspecified).
     pub(crate) fn with_scratch<R>(&self, len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-        let mut guard = match self.scratch.try_lock() {
-            Ok(g) => g,
-            // Poisoned or busy (another call on this context): use a fresh buffer.
-            Err(_) => {
-                let mut v = vec![0f32; len];
-                return f(&mut v);
-            }
-        };
-        if guard.len() < len {
-            guard.resize(len, 0.0);
-        }
-        f(&mut guard[..len])
+        with_buffer(&self.scratch, len, f)
     }
+
+    /// Runs `f` with an f64 scratch buffer of at least `len` values (contents unspecified).
+    pub(crate) fn with_scratch_f64<R>(&self, len: usize, f: impl FnOnce(&mut [f64]) -> R) -> R {
+        with_buffer(&self.scratch_f64, len, f)
+    }
+}
+
+/// Runs `f` on the first `len` values of the reusable `buffer`, grown when too short; a fresh
+/// buffer when it is busy (a nested call) or poisoned.
+fn with_buffer<T: Copy + Default, R>(
+    buffer: &Mutex<Vec<T>>,
+    len: usize,
+    f: impl FnOnce(&mut [T]) -> R,
+) -> R {
+    let mut guard = match buffer.try_lock() {
+        Ok(g) => g,
+        // Poisoned or busy (another call on this context): use a fresh buffer.
+        Err(_) => {
+            let mut v = vec![T::default(); len];
+            return f(&mut v);
+        }
+    };
+    if guard.len() < len {
+        guard.resize(len, T::default());
+    }
+    f(&mut guard[..len])
 }
 
 impl Default for CpuContext {
@@ -337,13 +366,14 @@ pub fn infer_shapes(
     inputs: &[Option<ShapeIn<'_>>],
 ) -> Result<Vec<Vec<usize>>, KernelError> {
     let name = op.name();
-    let one = |s: Res<Vec<usize>>| s.map(|s| vec![s]);
+    let one = |s: Res<Dims>| s.map(|s| vec![s.into_vec()]);
     match op {
         Op::Conv2D(o) => one(conv::conv2d_shape(name, o, inputs)),
         Op::DepthwiseConv2D(o) => one(conv::depthwise_shape(name, o, inputs)),
         Op::FullyConnected(o) => one(conv::fc_shape(name, o, inputs)),
         Op::TransposeConv(_) | Op::Conv2DTransposeBias { .. } => {
-            one(conv::transpose_conv_shape(name, op, inputs).map(|g| g.out_shape()))
+            one(conv::transpose_conv_shape(name, op, inputs)
+                .map(|g| Dims::from_slice(&g.out_shape())))
         }
         Op::Add(_)
         | Op::Sub(_)
@@ -366,7 +396,7 @@ pub fn infer_shapes(
         | Op::Abs
         | Op::Softmax { .. }
         | Op::Dequantize
-        | Op::Cast => one(util::arg(name, inputs, 0).map(|a| a.shape.to_vec())),
+        | Op::Cast => one(util::arg(name, inputs, 0).map(|a| Dims::from_slice(a.shape))),
         Op::MaxPool2D(o) | Op::AveragePool2D(o) => one(pool::pool_shape(name, o, inputs)),
         Op::Mean { keep_dims } | Op::Sum { keep_dims } | Op::ReduceMax { keep_dims } => {
             one(reduce::reduce_plan(name, *keep_dims, inputs).map(|p| p.out_shape))
@@ -401,8 +431,8 @@ pub fn infer_shapes(
         Op::SpaceToDepth { block_size } => {
             one(movement::space_to_depth_shape(name, *block_size, inputs))
         }
-        Op::Shape => one(util::arg(name, inputs, 0).map(|a| vec![a.shape.len()])),
-        Op::Densify => one(util::arg(name, inputs, 0).map(|a| a.shape.to_vec())),
+        Op::Shape => one(util::arg(name, inputs, 0).map(|a| smallvec::smallvec![a.shape.len()])),
+        Op::Densify => one(util::arg(name, inputs, 0).map(|a| Dims::from_slice(a.shape))),
         Op::Unsupported { .. } => Err(util::unsupported(name, "operator has no CPU kernel")),
     }
 }
@@ -575,7 +605,7 @@ fn run_kernel(
         Op::MaxPool2D(o) => pool::pool(name, o, true, ins, out_shape, outputs),
         Op::AveragePool2D(o) => pool::pool(name, o, false, ins, out_shape, outputs),
         Op::Mean { keep_dims } | Op::Sum { keep_dims } | Op::ReduceMax { keep_dims } => {
-            reduce::reduce(name, op, *keep_dims, ins, outputs)
+            reduce::reduce(ctx, name, op, *keep_dims, ins, outputs)
         }
         Op::Pad | Op::PadV2 => movement::pad(name, op, ins, outputs),
         Op::MirrorPad(mode) => movement::mirror_pad(name, *mode, ins, outputs),

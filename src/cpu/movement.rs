@@ -5,7 +5,7 @@ use bytemuck::Pod;
 
 use super::util::{
     apply_activation, arg, elem_size, int_scalar, ints, invalid, norm_axis, numel, opt_arg, out0,
-    prod, strides_of, unsupported, values, Res, NEEDS_VALUE,
+    prod, strides_of, unsupported, values, Dims, Res, NEEDS_VALUE,
 };
 use super::{ShapeIn, TensorOut};
 use crate::graph::Op;
@@ -74,7 +74,7 @@ fn strided_copy<T: Pod>(
     }
     let inner = out_shape[rank - 1];
     let st = strides[rank - 1];
-    let mut idx = vec![0usize; rank - 1];
+    let mut idx: Dims = smallvec::smallvec![0usize; rank - 1];
     let mut off = base;
     let mut rows = out.chunks_exact_mut(inner);
     loop {
@@ -160,7 +160,7 @@ pub(super) fn copy_bytes(
     Ok(())
 }
 
-pub(super) fn reshape_shape(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<Vec<usize>> {
+pub(super) fn reshape_shape(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<Dims> {
     let a = arg(op, inputs, 0)?;
     let Some(s) = opt_arg(inputs, 1) else {
         return Err(invalid(
@@ -188,7 +188,7 @@ pub(super) fn reshape_shape(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<Vec
                 .ok_or_else(|| invalid(op, format!("shape {dims:?} overflows")))?;
         }
     }
-    let mut out: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
+    let mut out: Dims = dims.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(w) = wild {
         if known == 0 || total % known != 0 {
             return Err(invalid(
@@ -212,11 +212,7 @@ pub(super) fn reshape_shape(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<Vec
     Ok(out)
 }
 
-pub(super) fn squeeze_shape(
-    op: &str,
-    dims: &[i32],
-    inputs: &[Option<ShapeIn<'_>>],
-) -> Res<Vec<usize>> {
+pub(super) fn squeeze_shape(op: &str, dims: &[i32], inputs: &[Option<ShapeIn<'_>>]) -> Res<Dims> {
     let s = arg(op, inputs, 0)?.shape;
     let mut drop = vec![false; s.len()];
     if dims.is_empty() {
@@ -243,10 +239,7 @@ pub(super) fn squeeze_shape(
 }
 
 /// The permutation and output shape of a TRANSPOSE.
-pub(super) fn transpose_plan(
-    op: &str,
-    inputs: &[Option<ShapeIn<'_>>],
-) -> Res<(Vec<usize>, Vec<usize>)> {
+pub(super) fn transpose_plan(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<(Dims, Dims)> {
     let s = arg(op, inputs, 0)?.shape;
     let p = ints(op, &arg(op, inputs, 1)?, "perm")?;
     if p.len() != s.len() {
@@ -255,8 +248,8 @@ pub(super) fn transpose_plan(
             format!("perm {p:?} does not match input rank {}", s.len()),
         ));
     }
-    let mut seen = vec![false; s.len()];
-    let mut perm = Vec::with_capacity(p.len());
+    let mut seen: smallvec::SmallVec<[bool; 8]> = smallvec::smallvec![false; s.len()];
+    let mut perm = Dims::new();
     for &v in &p {
         let a = norm_axis(op, v, s.len())?;
         if std::mem::replace(&mut seen[a], true) {
@@ -278,15 +271,15 @@ pub(super) fn transpose(
     let (x, es) = in_bytes(op, &a)?;
     let o = out_bytes(op, out0(op, outputs)?, a.dtype, prod(&out_shape), es)?;
     let si = strides_of(a.shape);
-    let strides: Vec<isize> = perm.iter().map(|&p| si[p] as isize).collect();
+    let strides: smallvec::SmallVec<[isize; 8]> = perm.iter().map(|&p| si[p] as isize).collect();
     strided_copy_bytes(op, es, x, o, &out_shape, &strides, 0)
 }
 
-pub(super) fn concat_shape(op: &str, axis: i32, inputs: &[Option<ShapeIn<'_>>]) -> Res<Vec<usize>> {
+pub(super) fn concat_shape(op: &str, axis: i32, inputs: &[Option<ShapeIn<'_>>]) -> Res<Dims> {
     let first = arg(op, inputs, 0)?;
     let rank = first.shape.len();
     let ax = norm_axis(op, axis as i64, rank)?;
-    let mut out = first.shape.to_vec();
+    let mut out = Dims::from_slice(first.shape);
     out[ax] = 0;
     for (i, a) in inputs.iter().enumerate() {
         let a = a.ok_or_else(|| invalid(op, format!("input {i} is missing")))?;
@@ -332,7 +325,7 @@ pub(super) fn concat(
     let ax = norm_axis(op, axis as i64, out_shape.len())?;
     let es = elem_size(op, first.dtype)?;
     let outer = prod(&out_shape[..ax]);
-    let mut parts = Vec::with_capacity(inputs.len());
+    let mut parts: smallvec::SmallVec<[(&[u8], usize); 8]> = smallvec::SmallVec::new();
     for a in inputs.iter().flatten() {
         let (b, _) = in_bytes(op, a)?;
         parts.push((b, prod(&a.shape[ax..]) * es));
@@ -357,7 +350,7 @@ pub(super) fn concat(
 }
 
 /// Output shape and per-dimension (before, after) paddings.
-pub(super) type PadPlan = (Vec<usize>, Vec<(usize, usize)>);
+pub(super) type PadPlan = (Dims, smallvec::SmallVec<[(usize, usize); 8]>);
 
 /// Output shape and (before, after) paddings of PAD, PADV2 and MIRROR_PAD.
 pub(super) fn pad_plan(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<PadPlan> {
@@ -374,8 +367,8 @@ pub(super) fn pad_plan(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<PadPlan>
             ),
         ));
     }
-    let mut out = Vec::with_capacity(s.len());
-    let mut pads = Vec::with_capacity(s.len());
+    let mut out = Dims::new();
+    let mut pads = smallvec::SmallVec::new();
     for (d, pr) in s.iter().zip(v.chunks_exact(2)) {
         let (b, a) = (pr[0], pr[1]);
         if b < 0 || a < 0 {
@@ -405,7 +398,7 @@ pub(super) fn pad(
     let (out_shape, pads) = pad_plan(op, inputs)?;
     let a = arg(op, inputs, 0)?;
     let (x, es) = in_bytes(op, &a)?;
-    let fill: Vec<u8> = match (node, opt_arg(inputs, 2)) {
+    let fill: smallvec::SmallVec<[u8; 8]> = match (node, opt_arg(inputs, 2)) {
         (Op::PadV2, Some(c)) => {
             if c.dtype != a.dtype {
                 return Err(invalid(
@@ -421,9 +414,9 @@ pub(super) fn pad(
             if b.len() != es {
                 return Err(invalid(op, "constant value must hold one element"));
             }
-            b.to_vec()
+            smallvec::SmallVec::from_slice(b)
         }
-        _ => vec![0; es],
+        _ => smallvec::smallvec![0; es],
     };
     let o = out_bytes(op, out0(op, outputs)?, a.dtype, prod(&out_shape), es)?;
     if fill.iter().all(|b| *b == 0) {
@@ -522,8 +515,8 @@ pub(super) fn mirror_pad(
 /// Axis, sizes along it, and the index of the value input of SPLIT / SPLIT_V.
 pub(super) struct SplitPlan {
     axis: usize,
-    sizes: Vec<usize>,
-    shape: Vec<usize>,
+    sizes: Dims,
+    shape: Dims,
     value: usize,
 }
 
@@ -532,7 +525,7 @@ impl SplitPlan {
         self.sizes
             .iter()
             .map(|&s| {
-                let mut v = self.shape.clone();
+                let mut v = self.shape.to_vec();
                 v[self.axis] = s;
                 v
             })
@@ -571,7 +564,7 @@ pub(super) fn split_plan(
             ));
         }
         let known: i64 = s.iter().filter(|&&x| x >= 0).sum();
-        let wild: Vec<usize> = (0..s.len()).filter(|&i| s[i] < 0).collect();
+        let wild: Dims = (0..s.len()).filter(|&i| s[i] < 0).collect();
         let bad = || {
             invalid(
                 op,
@@ -581,7 +574,7 @@ pub(super) fn split_plan(
         if s.iter().any(|&x| x < -1) || wild.len() > 1 {
             return Err(bad());
         }
-        let mut sizes: Vec<usize> = s.iter().map(|&x| x.max(0) as usize).collect();
+        let mut sizes: Dims = s.iter().map(|&x| x.max(0) as usize).collect();
         match wild.first() {
             Some(&w) if known <= dim as i64 => sizes[w] = dim - known as usize,
             None if known == dim as i64 => {}
@@ -596,12 +589,12 @@ pub(super) fn split_plan(
                 format!("dimension {axis} of size {dim} does not split into {n} equal parts"),
             ));
         }
-        vec![dim / n; n]
+        smallvec::smallvec![dim / n; n]
     };
     Ok(SplitPlan {
         axis,
         sizes,
-        shape: v.shape.to_vec(),
+        shape: Dims::from_slice(v.shape),
         value: vi,
     })
 }
@@ -650,7 +643,7 @@ pub(super) fn pack_shape(
     axis: i32,
     count: i32,
     inputs: &[Option<ShapeIn<'_>>],
-) -> Res<Vec<usize>> {
+) -> Res<Dims> {
     let first = arg(op, inputs, 0)?;
     if count as usize != inputs.len() {
         return Err(invalid(
@@ -671,7 +664,7 @@ pub(super) fn pack_shape(
         }
     }
     let ax = norm_axis(op, axis as i64, first.shape.len() + 1)?;
-    let mut out = first.shape.to_vec();
+    let mut out = Dims::from_slice(first.shape);
     out.insert(ax, inputs.len());
     Ok(out)
 }
@@ -758,7 +751,7 @@ pub(super) fn unpack(
 }
 
 pub(super) struct GatherPlan {
-    pub out_shape: Vec<usize>,
+    pub out_shape: Dims,
     batch: usize,
     outer: usize,
     axis_dim: usize,
@@ -805,7 +798,7 @@ pub(super) fn gather_plan(
             ),
         ));
     }
-    let mut out_shape = p.shape[..ax].to_vec();
+    let mut out_shape = Dims::from_slice(&p.shape[..ax]);
     out_shape.extend_from_slice(&idx.shape[bd..]);
     out_shape.extend_from_slice(&p.shape[ax + 1..]);
     numel(op, &out_shape)?;
@@ -871,7 +864,7 @@ pub(super) fn depth_to_space_shape(
     op: &str,
     block: i32,
     inputs: &[Option<ShapeIn<'_>>],
-) -> Res<Vec<usize>> {
+) -> Res<Dims> {
     let b = block_of(op, block)?;
     let [n, h, w, c] = nhwc(op, arg(op, inputs, 0)?.shape)?;
     if c % (b * b) != 0 {
@@ -880,7 +873,7 @@ pub(super) fn depth_to_space_shape(
             format!("{c} channels are not divisible by block_size² = {}", b * b),
         ));
     }
-    Ok(vec![n, h * b, w * b, c / (b * b)])
+    Ok(smallvec::smallvec![n, h * b, w * b, c / (b * b)])
 }
 
 pub(super) fn depth_to_space(
@@ -918,7 +911,7 @@ pub(super) fn space_to_depth_shape(
     op: &str,
     block: i32,
     inputs: &[Option<ShapeIn<'_>>],
-) -> Res<Vec<usize>> {
+) -> Res<Dims> {
     let b = block_of(op, block)?;
     let [n, h, w, c] = nhwc(op, arg(op, inputs, 0)?.shape)?;
     if h % b != 0 || w % b != 0 {
@@ -927,7 +920,7 @@ pub(super) fn space_to_depth_shape(
             format!("spatial size {h}x{w} is not divisible by block_size {b}"),
         ));
     }
-    Ok(vec![n, h / b, w / b, c * b * b])
+    Ok(smallvec::smallvec![n, h / b, w / b, c * b * b])
 }
 
 pub(super) fn space_to_depth(

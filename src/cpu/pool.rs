@@ -2,7 +2,7 @@
 //! input, as TFLite does).
 
 use super::util::{
-    apply_activation, arg, conv_geometry, f32_in, f32_out, invalid, out0, prod, Res,
+    apply_activation, arg, conv_geometry, f32_in, f32_out, invalid, out0, prod, Dims, Res,
 };
 use super::{ShapeIn, TensorOut};
 use crate::model::Pool2DOptions;
@@ -42,13 +42,9 @@ fn geom(op: &str, o: &Pool2DOptions, inputs: &[Option<ShapeIn<'_>>]) -> Res<Pool
     })
 }
 
-pub(super) fn pool_shape(
-    op: &str,
-    o: &Pool2DOptions,
-    inputs: &[Option<ShapeIn<'_>>],
-) -> Res<Vec<usize>> {
+pub(super) fn pool_shape(op: &str, o: &Pool2DOptions, inputs: &[Option<ShapeIn<'_>>]) -> Res<Dims> {
     let g = geom(op, o, inputs)?;
-    Ok(vec![g.n, g.oh, g.ow, g.c])
+    Ok(smallvec::smallvec![g.n, g.oh, g.ow, g.c])
 }
 
 /// Clipped window `[start, end)` of output coordinate `o` in an input of `size`.

@@ -1,15 +1,15 @@
 //! Reductions over the axes given by the second input: MEAN, SUM, REDUCE_MAX.
 
 use super::util::{
-    arg, f32_in, f32_out, for_each_row, ints, invalid, norm_axis, out0, prod, strides_of, Res,
+    arg, f32_in, f32_out, for_each_row, ints, invalid, norm_axis, out0, prod, strides_of, Dims, Res,
 };
-use super::{ShapeIn, TensorOut};
+use super::{CpuContext, ShapeIn, TensorOut};
 use crate::graph::Op;
 
 pub(super) struct ReducePlan {
-    pub out_shape: Vec<usize>,
+    pub out_shape: Dims,
     /// Per input dimension: whether it is reduced.
-    reduced: Vec<bool>,
+    reduced: smallvec::SmallVec<[bool; 8]>,
 }
 
 pub(super) fn reduce_plan(
@@ -20,11 +20,11 @@ pub(super) fn reduce_plan(
     let a = arg(op, inputs, 0)?;
     let axes = ints(op, &arg(op, inputs, 1)?, "axes")?;
     let rank = a.shape.len();
-    let mut reduced = vec![false; rank];
+    let mut reduced: smallvec::SmallVec<[bool; 8]> = smallvec::smallvec![false; rank];
     for &ax in &axes {
         reduced[norm_axis(op, ax, rank)?] = true;
     }
-    let mut out_shape = Vec::with_capacity(rank);
+    let mut out_shape = Dims::new();
     for (d, &r) in a.shape.iter().zip(&reduced) {
         if !r {
             out_shape.push(*d);
@@ -36,6 +36,7 @@ pub(super) fn reduce_plan(
 }
 
 pub(super) fn reduce(
+    ctx: &CpuContext,
     op: &str,
     node: &Op,
     keep_dims: bool,
@@ -58,7 +59,7 @@ pub(super) fn reduce(
         return Ok(());
     }
     // Strides of the output laid over the input's dims, 0 on reduced ones.
-    let kept: Vec<usize> = shape
+    let kept: Dims = shape
         .iter()
         .zip(&plan.reduced)
         .map(|(d, r)| if *r { 1 } else { *d })
@@ -93,25 +94,27 @@ pub(super) fn reduce(
             });
         }
         Op::Mean { .. } | Op::Sum { .. } => {
-            let mut acc = vec![0f64; n_out];
-            for_each_row(shape, [&si, &so], |[oi, oo]| {
-                let row = &x[oi..oi + inner];
-                if inner_reduced {
-                    acc[oo] += row.iter().map(|v| *v as f64).sum::<f64>();
-                } else {
-                    for (o, v) in acc[oo..oo + inner].iter_mut().zip(row) {
-                        *o += *v as f64;
+            ctx.with_scratch_f64(n_out, |acc| {
+                acc.fill(0.0);
+                for_each_row(shape, [&si, &so], |[oi, oo]| {
+                    let row = &x[oi..oi + inner];
+                    if inner_reduced {
+                        acc[oo] += row.iter().map(|v| *v as f64).sum::<f64>();
+                    } else {
+                        for (o, v) in acc[oo..oo + inner].iter_mut().zip(row) {
+                            *o += *v as f64;
+                        }
                     }
+                });
+                let scale = if matches!(node, Op::Mean { .. }) && n_out > 0 {
+                    1.0 / (x.len() / n_out) as f64
+                } else {
+                    1.0
+                };
+                for (o, v) in out.iter_mut().zip(acc.iter()) {
+                    *o = (*v * scale) as f32;
                 }
             });
-            let scale = if matches!(node, Op::Mean { .. }) && n_out > 0 {
-                1.0 / (x.len() / n_out) as f64
-            } else {
-                1.0
-            };
-            for (o, v) in out.iter_mut().zip(&acc) {
-                *o = (*v * scale) as f32;
-            }
         }
         _ => return Err(invalid(op, "not a reduction")),
     }

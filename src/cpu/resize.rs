@@ -1,17 +1,17 @@
 //! RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR with TFLite's coordinate rules
 //! (align_corners, half_pixel_centers), computed in f32 as the reference kernels do.
 
-use super::util::{arg, f32_in, f32_out, ints, invalid, out0, prod, Res};
+use super::util::{arg, f32_in, f32_out, ints, invalid, out0, prod, Dims, Res};
 use super::{ShapeIn, TensorOut};
 use crate::model::ResizeOptions;
 
-pub(super) fn resize_shape(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<Vec<usize>> {
+pub(super) fn resize_shape(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<Dims> {
     let s = arg(op, inputs, 0)?.shape;
     let [n, _, _, c] = <[usize; 4]>::try_from(s)
         .map_err(|_| invalid(op, format!("input must be 4-D, has shape {s:?}")))?;
     let size = ints(op, &arg(op, inputs, 1)?, "size")?;
     match size.as_slice() {
-        &[h, w] if h > 0 && w > 0 => Ok(vec![n, h as usize, w as usize, c]),
+        &[h, w] if h > 0 && w > 0 => Ok(smallvec::smallvec![n, h as usize, w as usize, c]),
         _ => Err(invalid(
             op,
             format!("size must be two positive values, is {size:?}"),
@@ -69,17 +69,11 @@ pub(super) fn resize(
     let sx = scale(o.align_corners, w, ow);
     let mut pixels = out.chunks_exact_mut(c);
     if bilinear {
-        let ys: Vec<_> = (0..oh)
-            .map(|y| bilinear_src(y, sy, o.half_pixel_centers, h))
-            .collect();
-        let xs: Vec<_> = (0..ow)
-            .map(|x| bilinear_src(x, sx, o.half_pixel_centers, w))
-            .collect();
         for b in 0..n {
             let img = &x[b * h * w * c..(b + 1) * h * w * c];
-            for &(fy, y0, y1) in &ys {
+            for (fy, y0, y1) in (0..oh).map(|y| bilinear_src(y, sy, o.half_pixel_centers, h)) {
                 let dy = fy - y0 as f32;
-                for &(fx, x0, x1) in &xs {
+                for (fx, x0, x1) in (0..ow).map(|x| bilinear_src(x, sx, o.half_pixel_centers, w)) {
                     let dx = fx - x0 as f32;
                     let p = |yy: usize, xx: usize| &img[(yy * w + xx) * c..(yy * w + xx + 1) * c];
                     let (p00, p01, p10, p11) = (p(y0, x0), p(y0, x1), p(y1, x0), p(y1, x1));
@@ -96,16 +90,11 @@ pub(super) fn resize(
             }
         }
     } else {
-        let ys: Vec<usize> = (0..oh)
-            .map(|y| nearest_src(y, sy, o.align_corners, o.half_pixel_centers, h))
-            .collect();
-        let xs: Vec<usize> = (0..ow)
-            .map(|x| nearest_src(x, sx, o.align_corners, o.half_pixel_centers, w))
-            .collect();
+        let (align, half) = (o.align_corners, o.half_pixel_centers);
         for b in 0..n {
             let img = &x[b * h * w * c..(b + 1) * h * w * c];
-            for &y in &ys {
-                for &xx in &xs {
+            for y in (0..oh).map(|y| nearest_src(y, sy, align, half, h)) {
+                for xx in (0..ow).map(|x| nearest_src(x, sx, align, half, w)) {
                     let Some(dst) = pixels.next() else {
                         return Err(invalid(op, "output smaller than its shape"));
                     };

@@ -2,7 +2,7 @@
 
 use super::movement::strided_copy_bytes;
 use super::util::{
-    arg, elem_size, ints, invalid, numel, opt_arg, out0, prod, strides_of, values, Res,
+    arg, elem_size, ints, invalid, numel, opt_arg, out0, prod, strides_of, values, Dims, Res,
 };
 use super::{ShapeIn, TensorOut};
 use crate::model::StridedSliceOptions;
@@ -10,9 +10,9 @@ use crate::model::StridedSliceOptions;
 /// A slice as a strided view of the input: `copy_shape` (input-rank) walks the input from
 /// element `base` with `strides`; `out_shape` is the same elements under the final shape.
 pub(super) struct SlicePlan {
-    pub out_shape: Vec<usize>,
-    copy_shape: Vec<usize>,
-    strides: Vec<isize>,
+    pub out_shape: Dims,
+    copy_shape: Dims,
+    strides: smallvec::SmallVec<[isize; 8]>,
     base: isize,
 }
 
@@ -29,7 +29,7 @@ pub(super) fn slice_plan(op: &str, inputs: &[Option<ShapeIn<'_>>]) -> Res<SliceP
         ));
     }
     let si = strides_of(s);
-    let mut out = Vec::with_capacity(s.len());
+    let mut out = Dims::new();
     let mut base = 0isize;
     for d in 0..s.len() {
         let (b, n, dim) = (begin[d], size[d], s[d] as i64);
@@ -88,7 +88,7 @@ pub(super) fn strided_slice_plan(
     let end = ints(op, &arg(op, inputs, 2)?, "end")?;
     let strides = match opt_arg(inputs, 3) {
         Some(st) => ints(op, &st, "strides")?,
-        None => vec![1; begin.len()],
+        None => smallvec::smallvec![1; begin.len()],
     };
     let n = begin.len();
     if end.len() != n || strides.len() != n {
@@ -101,7 +101,7 @@ pub(super) fn strided_slice_plan(
         return Err(invalid(op, "more than 32 slice entries"));
     }
     let bit = |mask: i32, i: usize| i < 32 && (mask >> i) & 1 == 1;
-    let ellipsis: Vec<usize> = (0..n).filter(|&i| bit(o.ellipsis_mask, i)).collect();
+    let ellipsis: Dims = (0..n).filter(|&i| bit(o.ellipsis_mask, i)).collect();
     if ellipsis.len() > 1 {
         return Err(invalid(op, "more than one ellipsis in ellipsis_mask"));
     }
@@ -113,8 +113,8 @@ pub(super) fn strided_slice_plan(
     let new_after = (ell_pos + 1..n)
         .filter(|&i| bit(o.new_axis_mask, i))
         .count();
-    let mut dense = vec![FULL; rank];
-    let mut fin = Vec::new();
+    let mut dense: smallvec::SmallVec<[_; 8]> = smallvec::smallvec![FULL; rank];
+    let mut fin: smallvec::SmallVec<[_; 8]> = smallvec::SmallVec::new();
     let mut full = 0usize;
     for i in 0..entries {
         if i == ell_pos {
@@ -148,8 +148,8 @@ pub(super) fn strided_slice_plan(
         }
     }
     let si = strides_of(s);
-    let mut copy_shape = Vec::with_capacity(rank);
-    let mut st_out = Vec::with_capacity(rank);
+    let mut copy_shape = Dims::new();
+    let mut st_out: smallvec::SmallVec<[isize; 8]> = smallvec::SmallVec::new();
     let mut base = 0isize;
     for (j, dd) in dense.iter().enumerate() {
         let dim = s[j] as i64;

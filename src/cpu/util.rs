@@ -4,6 +4,10 @@
 use super::{KernelError, ShapeIn, TensorOut};
 use crate::model::{Activation, Padding, TensorType};
 
+/// A shape, strides or index vector: inline up to rank 8, so kernels at invoke do not touch
+/// the heap for them.
+pub(crate) type Dims = smallvec::SmallVec<[usize; 8]>;
+
 pub(crate) type Res<T> = Result<T, KernelError>;
 
 /// Marker in messages of shape inference that failed only because a value is not known yet.
@@ -57,7 +61,7 @@ pub(crate) fn values<'a>(op: &str, a: &ShapeIn<'a>, what: &str) -> Res<&'a [u8]>
 }
 
 /// Reads an int32/int64 tensor as i64 values.
-pub(crate) fn ints(op: &str, a: &ShapeIn<'_>, what: &str) -> Res<Vec<i64>> {
+pub(crate) fn ints(op: &str, a: &ShapeIn<'_>, what: &str) -> Res<smallvec::SmallVec<[i64; 16]>> {
     let bytes = values(op, a, what)?;
     let n = numel(op, a.shape)?;
     let bad_len = || {
@@ -79,7 +83,7 @@ pub(crate) fn ints(op: &str, a: &ShapeIn<'_>, what: &str) -> Res<Vec<i64>> {
             if v.len() != n {
                 return Err(bad_len());
             }
-            Ok(v.to_vec())
+            Ok(v.iter().copied().collect())
         }
         t => Err(invalid(
             op,
@@ -247,8 +251,8 @@ pub(crate) fn conv_geometry(
 }
 
 /// Row-major strides of `shape` (in elements).
-pub(crate) fn strides_of(shape: &[usize]) -> Vec<usize> {
-    let mut s = vec![1usize; shape.len()];
+pub(crate) fn strides_of(shape: &[usize]) -> Dims {
+    let mut s: Dims = smallvec::smallvec![1usize; shape.len()];
     for i in (0..shape.len().saturating_sub(1)).rev() {
         s[i] = s[i + 1] * shape[i + 1];
     }
@@ -272,7 +276,7 @@ pub(crate) fn for_each_row<const K: usize>(
         return;
     }
     let outer = rank - 1;
-    let mut idx = vec![0usize; outer];
+    let mut idx: Dims = smallvec::smallvec![0usize; outer];
     let mut off = [0usize; K];
     loop {
         f(off);

@@ -380,14 +380,20 @@ impl Interpreter {
 
     /// Runs the model once on the current inputs.
     pub fn invoke(&mut self) -> Result<(), RuntimeError> {
-        self.run_steps(None)
+        match self.ctx.pool() {
+            Some(pool) => pool.install(|| self.run_steps(None)),
+            None => self.run_steps(None),
+        }
     }
 
     /// Runs the model once, timing every CPU node and every piece of delegated work (as finely
     /// as each delegate can: the GPU delegate times each dispatch).
     pub fn invoke_profiled(&mut self) -> Result<Vec<OpTiming>, RuntimeError> {
         let mut timings = Vec::new();
-        self.run_steps(Some(&mut timings))?;
+        match self.ctx.pool() {
+            Some(pool) => pool.install(|| self.run_steps(Some(&mut timings)))?,
+            None => self.run_steps(Some(&mut timings))?,
+        }
         Ok(timings)
     }
 
