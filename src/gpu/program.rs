@@ -376,7 +376,7 @@ fn assign_buffers(
     (layout, lower_bound)
 }
 
-/// Every `var<storage, read>` of `source` made `var<storage, read_write>`. Activations share
+/// Every `var<storage, read>` (or `var<storage>`) of `source` made `var<storage, read_write>`. Activations share
 /// arena buffers, and wgpu refuses a dispatch that binds one buffer both read-only and
 /// read-write (a usage conflict) even when the ranges are disjoint; as read-write bindings
 /// they may share a buffer. The shaders never write their inputs.
@@ -392,7 +392,8 @@ fn writable_storage(source: &str) -> String {
         };
         let inside = &tail[..close];
         let parts: Vec<&str> = inside.split(',').map(str::trim).collect();
-        if parts == ["storage", "read"] {
+        // `var<storage>` is read-only too (WGSL's default access mode for storage).
+        if parts == ["storage", "read"] || parts == ["storage"] {
             out.push_str("storage, read_write");
         } else {
             out.push_str(inside);
@@ -1099,10 +1100,11 @@ mod tests {
         let src = "@group(0) @binding(1) var<storage, read> x: array<T>;\n\
                    @group(0) @binding(2) var<storage,read> w: array<T>;\n\
                    @group(0) @binding(3) var<storage, read_write> y: array<T>;\n\
+                   @group(0) @binding(4) var<storage> z: array<T>;\n\
                    var<workgroup> tile: array<f32, 64>;\n\
                    @group(0) @binding(0) var<uniform> p: Params;";
         let out = writable_storage(src);
-        assert_eq!(out.matches("var<storage, read_write>").count(), 3, "{out}");
+        assert_eq!(out.matches("var<storage, read_write>").count(), 4, "{out}");
         assert!(out.contains("var<workgroup> tile") && out.contains("var<uniform> p"));
         for file in ShaderFile::ALL {
             for precision in Precision::ALL {
