@@ -180,6 +180,31 @@ fn a_partition_over_the_buffer_size_limit_fails_to_compile_and_runs_on_the_cpu()
 }
 
 #[test]
+fn activations_too_large_for_one_buffer_are_split_over_several_arenas() {
+    // Each 128 KiB tensor fits a 160 KiB buffer, but the RELU's input and output are alive
+    // together: one arena cannot hold both, so the partition gets two and still computes.
+    let Some(ctx) = device_with_limits(|l| {
+        l.max_buffer_size = 160 << 10;
+        l.max_storage_buffer_binding_size = l.max_storage_buffer_binding_size.min(160 << 10);
+    }) else {
+        return;
+    };
+    let model = builder::unary(builtin::RELU, &[1, 64, 64, 8]).unwrap();
+    let gpu = GpuDelegate::new(GpuDelegateOptions::default().context(ctx)).unwrap();
+    let memory = gpu.memory_handle();
+    let mut it = Interpreter::builder(&model).delegate(gpu).build().unwrap();
+    let report = it.delegation_report().clone();
+    assert_eq!(report.partitions.len(), 1, "{}", report.to_text());
+    let detail = report.partitions[0].detail.clone().unwrap_or_default();
+    assert!(detail.contains("in 2 arena buffer(s)"), "{detail}");
+    let m = memory.lock().unwrap().clone();
+    assert_eq!(m.activation_bytes, 2 * (128 << 10));
+    assert_eq!(m.activation_lower_bound_bytes, 2 * (128 << 10));
+    let x = ramp(64 * 64 * 8);
+    assert_eq!(run(&mut it, &x), cpu(&model, &x));
+}
+
+#[test]
 fn a_lost_device_fails_that_invoke_and_the_next_one_runs_on_a_new_device() {
     let Some(gpu) = common::gpu_delegate(Precision::F32) else {
         return;

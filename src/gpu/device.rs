@@ -2,6 +2,7 @@
 //! wrong with it after creation (device loss, errors no error scope caught).
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Backends tried when the options name none: the native desktop APIs.
@@ -249,6 +250,8 @@ pub struct GpuLimits {
     pub max_storage_buffer_binding_size: u64,
     /// Largest buffer that can be created, in bytes.
     pub max_buffer_size: u64,
+    /// Storage bindings must start at a multiple of this many bytes.
+    pub min_storage_buffer_offset_alignment: u32,
     /// Largest workgroup size in x, y and z.
     pub max_workgroup_size: [u32; 3],
     /// Most invocations in one workgroup (product of its sizes).
@@ -266,6 +269,7 @@ impl From<&wgpu::Limits> for GpuLimits {
         Self {
             max_storage_buffer_binding_size: l.max_storage_buffer_binding_size,
             max_buffer_size: l.max_buffer_size,
+            min_storage_buffer_offset_alignment: l.min_storage_buffer_offset_alignment,
             max_workgroup_size: [
                 l.max_compute_workgroup_size_x,
                 l.max_compute_workgroup_size_y,
@@ -344,6 +348,8 @@ pub struct GpuContext {
     errors: Arc<ErrorLog>,
     /// The device opened in place of this one after it was lost (see [`GpuContext::recover`]).
     replacement: Mutex<Option<Arc<GpuContext>>>,
+    /// Command buffer submissions halfgpu made on this device (see [`GpuContext::submissions`]).
+    submissions: AtomicU64,
 }
 
 impl fmt::Debug for GpuContext {
@@ -463,6 +469,7 @@ impl GpuContext {
             info,
             errors: Arc::default(),
             replacement: Mutex::default(),
+            submissions: AtomicU64::new(0),
         };
         ctx.install_error_handlers();
         Ok(ctx)
@@ -484,6 +491,7 @@ impl GpuContext {
             info,
             errors: Arc::default(),
             replacement: Mutex::default(),
+            submissions: AtomicU64::new(0),
         }
     }
 
@@ -547,6 +555,23 @@ impl GpuContext {
     /// The device's queue.
     pub fn queue(&self) -> &wgpu::Queue {
         &self.queue
+    }
+
+    /// Submits `buffers` on the queue and counts the submission (see
+    /// [`GpuContext::submissions`]).
+    pub(crate) fn submit(
+        &self,
+        buffers: impl IntoIterator<Item = wgpu::CommandBuffer>,
+    ) -> wgpu::SubmissionIndex {
+        self.submissions.fetch_add(1, Ordering::Relaxed);
+        self.queue.submit(buffers)
+    }
+
+    /// How many times halfgpu's compiled partitions have submitted work to this device's
+    /// queue (invokes and profiling runs; not the smoke tests, not an application's own
+    /// submissions on a shared device). An invoke submits once per partition.
+    pub fn submissions(&self) -> u64 {
+        self.submissions.load(Ordering::Relaxed)
     }
 
     /// Everything wgpu says about the adapter.
@@ -661,6 +686,7 @@ impl GpuContext {
             info: self.info.clone(),
             errors: Arc::default(),
             replacement: Mutex::default(),
+            submissions: AtomicU64::new(0),
         });
         next.install_error_handlers();
         *slot = Some(Arc::clone(&next));

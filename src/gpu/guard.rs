@@ -62,6 +62,7 @@ impl GuardedProgram {
                 m.overflow_fallbacks += 1;
                 m.weight_bytes += report.weight_bytes;
                 m.activation_bytes += report.activation_bytes;
+                m.activation_lower_bound_bytes += report.activation_lower_bound_bytes;
             }
             log::warn!(
                 "a {} partition of {} node(s) produced inf/NaN from finite inputs (f16 overflow); \

@@ -1,7 +1,8 @@
-//! A compiled partition: weights uploaded once, activation buffers reused by lifetime, one
-//! pipeline per distinct (shader, entry, precision), bind groups made once; each invoke writes
-//! the inputs, records every dispatch in one compute pass, copies the outputs into one staging
-//! buffer, submits once and reads back.
+//! A compiled partition: weights uploaded once, activations placed at offsets in one arena
+//! buffer (more only when the device's `max_buffer_size` requires) so that tensors alive at the
+//! same time never overlap, one pipeline per distinct (shader, entry, precision), bind groups
+//! made once; each invoke writes the inputs, records every dispatch in one compute pass, copies
+//! the outputs into one staging buffer, submits once and reads back.
 //!
 //! When the device is lost, the invoke that meets the loss returns [`GpuError::DeviceLost`];
 //! the next invoke compiles the partition again on a replacement device
@@ -18,6 +19,8 @@ use crate::delegate::{DelegateError, DelegateKernel, NodeView, OpTiming, Partiti
 use crate::graph::{Graph, TensorId};
 use crate::model::TensorType;
 
+use crate::runtime::arena;
+
 use super::device::{GpuContext, GpuError};
 use super::lower::{self, Binding, DispatchSpec, LowerLimits, Lowered};
 use super::precision::Precision;
@@ -29,9 +32,12 @@ use super::smoke::{fail_if_lost, Scopes, WAIT_TIMEOUT};
 pub struct MemoryReport {
     /// Bytes of weight (constant) buffers.
     pub weight_bytes: u64,
-    /// Bytes of activation buffers (reused by lifetime).
+    /// Bytes of activation buffers. Tensors sit at offsets in arena buffers, placed greedily by
+    /// size (largest first, lowest offset free over its lifetime); a partition whose tensors
+    /// need fewer bytes as whole buffers shared by lifetime uses those instead.
     pub activation_bytes: u64,
-    /// The fewest activation bytes any buffer assignment could use (peak of live tensors).
+    /// The fewest activation bytes any assignment could use: the peak over dispatches of the
+    /// bytes of the tensors alive together (each rounded up to 4).
     pub activation_lower_bound_bytes: u64,
     /// Bytes of the read-back staging buffers.
     pub staging_bytes: u64,
@@ -87,7 +93,7 @@ impl PipelineCache {
             match modules.get(&file) {
                 Some(m) => m.clone(),
                 None => {
-                    let source = file.source(self.precision);
+                    let source = writable_storage(&file.source(self.precision));
                     let scopes = Scopes::push(device);
                     let m = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                         label: Some(file.file_name()),
@@ -143,11 +149,15 @@ struct CompiledDispatch {
 
 struct BoundaryInput {
     buffer: usize,
+    /// Byte offset of the tensor in its buffer (a multiple of 4).
+    offset: u64,
     elements: usize,
 }
 
 struct BoundaryOutput {
     buffer: usize,
+    /// Byte offset of the tensor in its buffer (a multiple of 4).
+    offset: u64,
     elements: usize,
     staging_offset: u64,
     copy_bytes: u64,
@@ -175,6 +185,12 @@ pub(crate) struct GpuProgram {
 
 fn padded4(bytes: u64) -> u64 {
     bytes.div_ceil(4) * 4
+}
+
+/// Bytes a runtime tensor of `elements` elements occupies and is bound with: rounded up to 4
+/// (odd f16 counts), at least 4 (bindings cannot be empty).
+fn binding_bytes(elements: usize, element_bytes: u64) -> u64 {
+    padded4(elements as u64 * element_bytes).max(4)
 }
 
 /// What the lowering of one node needs to see of the partition graph.
@@ -264,12 +280,48 @@ fn assign_by_size(lifetimes: &[(TensorId, u64, usize, usize)]) -> Assignment {
     (of, sizes)
 }
 
-/// Assigns tensors (by lifetime over dispatch positions) to reusable buffers, with whichever of
-/// two greedy strategies needs fewer bytes. Returns the buffer of each tensor, buffer sizes, and
-/// the peak of live bytes (the lower bound no assignment can beat).
+/// Where every runtime tensor (alias root) of a partition lives: a buffer and a byte offset.
+struct Layout {
+    slot_of: HashMap<TensorId, (usize, u64)>,
+    /// Size of each activation buffer.
+    sizes: Vec<u64>,
+    /// What was used, for the description: "arena" or "per-buffer".
+    scheme: &'static str,
+}
+
+/// Assigns tensors (by lifetime over dispatch positions, `(tensor, bytes, first, last)`) to
+/// places in activation buffers. Preferred: greedy-by-size offsets in as few arenas as
+/// `max_buffer_size` allows ([`arena::place_in_arenas`], offsets multiples of `align`). The
+/// per-buffer scheme (each tensor a whole buffer shared with tensors of disjoint lifetimes,
+/// the better of two greedy strategies) is used instead when it needs fewer bytes or the arena
+/// cannot be built; the reason is logged. Returns the layout and the peak of live bytes (the
+/// lower bound no assignment can beat).
 fn assign_buffers(
     lifetimes: &[(TensorId, u64, usize, usize)],
-) -> (HashMap<TensorId, usize>, Vec<u64>, u64) {
+    align: u64,
+    max_buffer_size: u64,
+) -> (Layout, u64) {
+    let as_arena = |&(_, size, first, last): &(TensorId, u64, usize, usize)| {
+        usize::try_from(size)
+            .ok()
+            .map(|size| arena::Lifetime { size, first, last })
+    };
+    let arena_lifetimes: Option<Vec<arena::Lifetime>> = lifetimes.iter().map(as_arena).collect();
+    let lower_bound = lifetimes
+        .iter()
+        .map(|l| (l.2, l.3, l.1))
+        .fold(Vec::<u64>::new(), |mut live, (first, last, size)| {
+            if live.len() <= last {
+                live.resize(last + 1, 0);
+            }
+            for l in &mut live[first..=last] {
+                *l = l.saturating_add(size);
+            }
+            live
+        })
+        .into_iter()
+        .max()
+        .unwrap_or(0);
     let a = assign_in_order(lifetimes);
     let b = assign_by_size(lifetimes);
     let (of, sizes) = if b.1.iter().sum::<u64>() < a.1.iter().sum::<u64>() {
@@ -277,14 +329,79 @@ fn assign_buffers(
     } else {
         a
     };
-    let steps = lifetimes.iter().map(|l| l.3 + 1).max().unwrap_or(0);
-    let mut live = vec![0u64; steps];
-    for &(_, size, first, last) in lifetimes {
-        for l in &mut live[first..=last] {
-            *l += size;
+    let per_buffer = Layout {
+        slot_of: of.into_iter().map(|(t, b)| (t, (b, 0))).collect(),
+        sizes,
+        scheme: "per-buffer",
+    };
+    let capacity = usize::try_from(max_buffer_size).unwrap_or(usize::MAX);
+    let placed = arena_lifetimes
+        .ok_or_else(|| "a tensor's size does not fit in usize".to_string())
+        .and_then(|l| {
+            arena::place_in_arenas(&l, usize::try_from(align).unwrap_or(256), capacity)
+                .map_err(|e| e.to_string())
+        });
+    let arenas = match placed {
+        Ok(a) => a,
+        Err(e) => {
+            log::warn!("activations: per-buffer assignment, the arena could not be built: {e}");
+            return (per_buffer, lower_bound);
         }
+    };
+    let arena_total: u64 = arenas.arena_bytes.iter().map(|&b| b as u64).sum();
+    let per_buffer_total: u64 = per_buffer.sizes.iter().sum();
+    if per_buffer_total < arena_total {
+        log::debug!(
+            "activations: per-buffer assignment ({per_buffer_total} bytes) beats the arena \
+             ({arena_total} bytes)"
+        );
+        return (per_buffer, lower_bound);
     }
-    (of, sizes, live.into_iter().max().unwrap_or(0))
+    if arenas.arena_bytes.len() > 1 {
+        log::info!(
+            "activations: {} arenas, as one would exceed the device's max_buffer_size of \
+             {max_buffer_size} bytes",
+            arenas.arena_bytes.len()
+        );
+    }
+    let layout = Layout {
+        slot_of: lifetimes
+            .iter()
+            .zip(&arenas.slots)
+            .map(|(l, s)| (l.0, (s.arena, s.offset as u64)))
+            .collect(),
+        sizes: arenas.arena_bytes.iter().map(|&b| b as u64).collect(),
+        scheme: "arena",
+    };
+    (layout, lower_bound)
+}
+
+/// Every `var<storage, read>` (or `var<storage>`) of `source` made `var<storage, read_write>`. Activations share
+/// arena buffers, and wgpu refuses a dispatch that binds one buffer both read-only and
+/// read-write (a usage conflict) even when the ranges are disjoint; as read-write bindings
+/// they may share a buffer. The shaders never write their inputs.
+fn writable_storage(source: &str) -> String {
+    let mut out = String::with_capacity(source.len() + 256);
+    let mut rest = source;
+    while let Some(at) = rest.find("var<") {
+        let (head, tail) = rest.split_at(at + 4);
+        out.push_str(head);
+        let Some(close) = tail.find('>') else {
+            rest = tail;
+            break;
+        };
+        let inside = &tail[..close];
+        let parts: Vec<&str> = inside.split(',').map(str::trim).collect();
+        // `var<storage>` is read-only too (WGSL's default access mode for storage).
+        if parts == ["storage", "read"] || parts == ["storage"] {
+            out.push_str("storage, read_write");
+        } else {
+            out.push_str(inside);
+        }
+        rest = &tail[close..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl GpuProgram {
@@ -369,7 +486,7 @@ impl GpuProgram {
         }
         let mut lifetimes: Vec<(TensorId, u64, usize, usize)> = span
             .iter()
-            .map(|(&t, &(a, b))| (t, padded4(numel(t) as u64 * elem), a, b))
+            .map(|(&t, &(a, b))| (t, binding_bytes(numel(t), elem), a, b))
             .collect();
         lifetimes.sort_unstable();
         for &(t, size, _, _) in &lifetimes {
@@ -382,7 +499,29 @@ impl GpuProgram {
                 return Err(format!("tensor {:?}: {e}", graph.tensors[t].name).into());
             }
         }
-        let (buffer_of, sizes, lower_bound) = assign_buffers(&lifetimes);
+        let (layout, lower_bound) = assign_buffers(
+            &lifetimes,
+            u64::from(limits.min_storage_buffer_offset_alignment).max(4),
+            limits.max_buffer_size,
+        );
+        let sizes = &layout.sizes;
+        // Where a runtime tensor lives (through its alias root), and how many bytes to bind.
+        let slot = |t: TensorId| -> Result<(usize, u64, u64), DelegateError> {
+            let r = find(&root, t);
+            let &(buffer, offset) = layout
+                .slot_of
+                .get(&r)
+                .ok_or_else(|| format!("tensor {:?} has no buffer", graph.tensors[t].name))?;
+            let bytes = binding_bytes(numel(t), elem);
+            if bytes > binding_bytes(numel(r), elem) {
+                return Err(format!(
+                    "tensor {:?} is larger than the tensor it aliases",
+                    graph.tensors[t].name
+                )
+                .into());
+            }
+            Ok((buffer, offset, bytes))
+        };
         let device = ctx.device();
         let scopes = Scopes::push(device);
         let buffers: Vec<wgpu::Buffer> = sizes
@@ -504,14 +643,24 @@ impl GpuProgram {
                 resource: ubuf.as_entire_binding(),
             }];
             for (k, b) in s.bindings.iter().enumerate() {
-                let buffer = match *b {
-                    Binding::Dummy => &dummy,
-                    Binding::Tensor(t) if is_const(t) => &weights[weight_of[&t]],
-                    Binding::Tensor(t) => &buffers[buffer_of[&find(&root, t)]],
+                let resource = match *b {
+                    Binding::Dummy => dummy.as_entire_binding(),
+                    Binding::Tensor(t) if is_const(t) => weight_of
+                        .get(&t)
+                        .map(|&w| weights[w].as_entire_binding())
+                        .ok_or("a constant was not uploaded")?,
+                    Binding::Tensor(t) => {
+                        let (buffer, offset, bytes) = slot(t)?;
+                        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: &buffers[buffer],
+                            offset,
+                            size: wgpu::BufferSize::new(bytes),
+                        })
+                    }
                 };
                 entries.push(wgpu::BindGroupEntry {
                     binding: 1 + k as u32,
-                    resource: buffer.as_entire_binding(),
+                    resource,
                 });
             }
             let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -531,27 +680,33 @@ impl GpuProgram {
         let inputs: Vec<BoundaryInput> = graph
             .inputs
             .iter()
-            .map(|&t| BoundaryInput {
-                buffer: buffer_of[&find(&root, t)],
-                elements: numel(t),
+            .map(|&t| {
+                let (buffer, offset, _) = slot(t)?;
+                Ok(BoundaryInput {
+                    buffer,
+                    offset,
+                    elements: numel(t),
+                })
             })
-            .collect();
+            .collect::<Result<_, DelegateError>>()?;
         let mut staging_size = 0u64;
         let outputs: Vec<BoundaryOutput> = graph
             .outputs
             .iter()
             .map(|&t| {
+                let (buffer, offset, _) = slot(t)?;
                 let copy_bytes = padded4(numel(t) as u64 * elem);
                 let o = BoundaryOutput {
-                    buffer: buffer_of[&find(&root, t)],
+                    buffer,
+                    offset,
                     elements: numel(t),
                     staging_offset: staging_size,
                     copy_bytes,
                 };
                 staging_size += copy_bytes;
-                o
+                Ok(o)
             })
-            .collect();
+            .collect::<Result<_, DelegateError>>()?;
         let staging = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("staging"),
             size: staging_size.max(4),
@@ -566,13 +721,15 @@ impl GpuProgram {
         report.partitions += 1;
         report.dispatches_per_invoke += dispatches.len();
         let description = format!(
-            "{} on {}: {} dispatches, {} pipelines, {} activation buffers ({} bytes)",
+            "{} on {}: {} dispatches, {} pipelines, activations {} bytes in {} {} buffer(s) \
+             (lower bound {lower_bound})",
             precision,
             ctx.adapter_name(),
             dispatches.len(),
             pipelines.len(),
+            sizes.iter().sum::<u64>(),
             buffers.len(),
-            sizes.iter().sum::<u64>()
+            layout.scheme,
         );
         Ok(GpuProgram {
             ctx,
@@ -669,9 +826,9 @@ impl GpuProgram {
                 for (d, &v) in dst.iter_mut().zip(values) {
                     *d = f16::from_f32(v);
                 }
-                queue.write_buffer(buffer, 0, bytemuck::cast_slice(dst));
+                queue.write_buffer(buffer, b.offset, bytemuck::cast_slice(dst));
             } else {
-                queue.write_buffer(buffer, 0, bytemuck::cast_slice(values));
+                queue.write_buffer(buffer, b.offset, bytemuck::cast_slice(values));
             }
         }
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -691,13 +848,13 @@ impl GpuProgram {
         for o in &self.outputs {
             encoder.copy_buffer_to_buffer(
                 &self.buffers[o.buffer],
-                0,
+                o.offset,
                 &self.staging,
                 o.staging_offset,
                 o.copy_bytes,
             );
         }
-        let submission = queue.submit([encoder.finish()]);
+        let submission = self.ctx.submit([encoder.finish()]);
         let (tx, rx) = mpsc::channel();
         self.staging.map_async(wgpu::MapMode::Read, .., move |r| {
             let _ = tx.send(r);
@@ -798,7 +955,7 @@ impl GpuProgram {
                 pass.set_bind_group(0, &d.bind_group, &[]);
                 pass.dispatch_workgroups(d.groups[0], d.groups[1], d.groups[2]);
             }
-            let submission = self.ctx.queue().submit([encoder.finish()]);
+            let submission = self.ctx.submit([encoder.finish()]);
             device.poll(wgpu::PollType::Wait {
                 submission_index: Some(submission),
                 timeout: Some(WAIT_TIMEOUT),
@@ -858,7 +1015,7 @@ impl GpuProgram {
         }
         encoder.resolve_query_set(&queries, 0..2 * n, &resolve, 0);
         encoder.copy_buffer_to_buffer(&resolve, 0, &readback, 0, bytes);
-        let submission = self.ctx.queue().submit([encoder.finish()]);
+        let submission = self.ctx.submit([encoder.finish()]);
         scopes.pop("recording GPU timestamps")?;
         let (tx, rx) = mpsc::channel();
         readback.map_async(wgpu::MapMode::Read, .., move |r| {
@@ -930,5 +1087,62 @@ impl DelegateKernel for GpuProgram {
 
     fn describe(&self) -> Option<String> {
         Some(self.description.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::shaders::ShaderFile;
+
+    #[test]
+    fn storage_bindings_become_writable_and_the_shaders_still_validate() {
+        let src = "@group(0) @binding(1) var<storage, read> x: array<T>;\n\
+                   @group(0) @binding(2) var<storage,read> w: array<T>;\n\
+                   @group(0) @binding(3) var<storage, read_write> y: array<T>;\n\
+                   @group(0) @binding(4) var<storage> z: array<T>;\n\
+                   var<workgroup> tile: array<f32, 64>;\n\
+                   @group(0) @binding(0) var<uniform> p: Params;";
+        let out = writable_storage(src);
+        assert_eq!(out.matches("var<storage, read_write>").count(), 4, "{out}");
+        assert!(out.contains("var<workgroup> tile") && out.contains("var<uniform> p"));
+        for file in ShaderFile::ALL {
+            for precision in Precision::ALL {
+                let src = writable_storage(&file.source(precision));
+                assert!(!src.contains("var<storage, read>"), "{}", file.file_name());
+                crate::gpu::shader::validate_wgsl(file.file_name(), &src)
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn the_arena_reaches_the_lower_bound_on_a_chain_and_keeps_operands_apart() {
+        // t0 -> t1 -> t2 -> t3, each dispatch reading one tensor and writing the next.
+        let lifetimes = [
+            (0, 512, 0, 1),
+            (1, 1024, 1, 2),
+            (2, 512, 2, 3),
+            (3, 256, 3, 3),
+        ];
+        let (layout, bound) = assign_buffers(&lifetimes, 256, 1 << 20);
+        assert_eq!(layout.scheme, "arena");
+        assert_eq!(bound, 1536);
+        assert_eq!(layout.sizes.iter().sum::<u64>(), 1536);
+        let range = |t: TensorId| {
+            let (b, o) = layout.slot_of[&t];
+            (b, o, o + lifetimes[t].1)
+        };
+        for (a, b) in [(0, 1), (1, 2), (2, 3)] {
+            let (ra, rb) = (range(a), range(b));
+            assert!(
+                ra.0 != rb.0 || ra.2 <= rb.1 || rb.2 <= ra.1,
+                "{a} and {b} overlap"
+            );
+        }
+        // Too small a max_buffer_size for two tensors side by side: several arenas.
+        let (layout, _) = assign_buffers(&lifetimes, 256, 1200);
+        assert_eq!(layout.scheme, "arena");
+        assert!(layout.sizes.len() > 1 && layout.sizes.iter().all(|&s| s <= 1200));
     }
 }

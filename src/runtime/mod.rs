@@ -1,7 +1,7 @@
 //! The host runtime: an [`Interpreter`] that plans a graph once and runs it with the CPU
 //! kernels (and, later, with delegates for the nodes they claim).
 
-mod arena;
+pub(crate) mod arena;
 mod element;
 mod error;
 mod plan;

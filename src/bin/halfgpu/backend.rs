@@ -47,6 +47,8 @@ pub struct GpuInfo {
     pub precision: Precision,
     pub note: Option<String>,
     pub memory: std::sync::Arc<std::sync::Mutex<halfgpu::gpu::MemoryReport>>,
+    /// The device, to count queue submissions.
+    pub context: std::sync::Arc<halfgpu::gpu::GpuContext>,
 }
 
 impl BackendArgs {
@@ -72,6 +74,7 @@ impl BackendArgs {
                     precision: gpu.effective_precision(),
                     note: gpu.precision_note().map(str::to_string),
                     memory: gpu.memory_handle(),
+                    context: gpu.context().clone(),
                 };
                 Ok((builder.delegate(gpu).build()?, Some(info)))
             }

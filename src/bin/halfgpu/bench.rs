@@ -25,6 +25,7 @@ pub struct BenchResult {
     /// invoke; less sensitive than wall time to other load on the machine. Linux only.
     pub process_cpu_ms_per_invoke: Option<f64>,
     pub dispatches_per_invoke: usize,
+    /// Queue submissions counted over the timed invokes, per invoke (rounded up).
     pub submits_per_invoke: usize,
     pub cpu_nodes: usize,
     pub delegated_nodes: usize,
@@ -85,12 +86,15 @@ pub fn bench(
         it.invoke()?;
     }
     let mut times = Vec::with_capacity(runs);
+    let submissions = || gpu.as_ref().map_or(0, |g| g.context.submissions());
+    let submits_before = submissions();
     let cpu_before = process_cpu_ms();
     for _ in 0..runs.max(1) {
         let t = Instant::now();
         it.invoke()?;
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
+    let submits = submissions().saturating_sub(submits_before);
     let process_cpu_ms_per_invoke = cpu_before
         .zip(process_cpu_ms())
         .map(|(a, b)| (b - a) / runs.max(1) as f64);
@@ -114,7 +118,7 @@ pub fn bench(
         runs: times.len(),
         process_cpu_ms_per_invoke,
         dispatches_per_invoke: memory.dispatches_per_invoke,
-        submits_per_invoke: report.partitions.len(),
+        submits_per_invoke: (submits as usize).div_ceil(runs.max(1)),
         cpu_nodes: report.cpu_nodes.len(),
         delegated_nodes: report.delegated_nodes(),
         boundary_bytes_per_invoke: report.boundary_bytes_per_invoke,
