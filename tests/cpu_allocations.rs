@@ -220,3 +220,4 @@ fn steady_state_invokes_do_not_allocate() {
         "steady-state invokes allocated: {failures:?}"
     );
 }
+
