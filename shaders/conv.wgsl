@@ -18,6 +18,22 @@ struct Conv {
 @group(0) @binding(2) var<storage, read> w: array<T>;
 @group(0) @binding(3) var<storage, read> bias: array<T>;
 @group(0) @binding(4) var<storage, read_write> y: array<T>;
+// The same input and filter seen as vectors of four channels (kernels that need in_c % 4 == 0).
+@group(0) @binding(1) var<storage, read> x4: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read> w4: array<vec4<T>>;
+@group(0) @binding(3) var<storage, read> bias4v: array<vec4<T>>;
+@group(0) @binding(4) var<storage, read_write> y4: array<vec4<T>>;
+
+// Four output channels from the vector views (out_c % 4 == 0); c4 = channel / 4.
+fn bias_v4(c4: u32) -> vec4<f32> {
+    if (p.has_bias == 0u) { return vec4<f32>(0.0); }
+    return vec4<f32>(bias4v[c4]);
+}
+
+// Stores four channels of the pixel whose first vector is at `at`, activated.
+fn store_v4(at: u32, v: vec4<f32>) {
+    y4[at] = vec4<T>(activate4(vec4<A>(v), p.act));
+}
 
 fn bias4(co: u32) -> vec4<A> {
     var b = vec4<A>(A(0.0));
@@ -187,6 +203,75 @@ fn conv2d_1x1_tiled(@builtin(global_invocation_id) gid: vec3<u32>) {
     store_pair(p0 + 5u, pixels, co, l5, h5);
     store_pair(p0 + 6u, pixels, co, l6, h6);
     store_pair(p0 + 7u, pixels, co, l7, h7);
+}
+
+// conv2d_1x1_tiled with four input channels per step, read as vectors (in_c % 4 == 0): one
+// vector load costs about as much as one scalar load on a software GPU.
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let pixels = p.batch * p.out_h * p.out_w;
+    let p0 = gid.x * 8u;
+    let co = gid.y * 8u;
+    if (p0 >= pixels || co >= p.out_c) { return; }
+    let k = p.in_c / 4u;
+    let last = pixels - 1u;
+    let x0 = p0 * k;
+    let x1 = min(p0 + 1u, last) * k;
+    let x2 = min(p0 + 2u, last) * k;
+    let x3 = min(p0 + 3u, last) * k;
+    let x4_ = min(p0 + 4u, last) * k;
+    let x5 = min(p0 + 5u, last) * k;
+    let x6 = min(p0 + 6u, last) * k;
+    let x7 = min(p0 + 7u, last) * k;
+    let lc = p.out_c - 1u;
+    let w0 = co * k;
+    let w1 = min(co + 1u, lc) * k;
+    let w2 = min(co + 2u, lc) * k;
+    let w3 = min(co + 3u, lc) * k;
+    let w4_ = min(co + 4u, lc) * k;
+    let w5 = min(co + 5u, lc) * k;
+    let w6 = min(co + 6u, lc) * k;
+    let w7 = min(co + 7u, lc) * k;
+    let blo = bias_v4(co / 4u);
+    let bhi = bias_v4(min(co / 4u + 1u, lc / 4u));
+    var l0 = blo; var l1 = blo; var l2 = blo; var l3 = blo;
+    var l4 = blo; var l5 = blo; var l6 = blo; var l7 = blo;
+    var h0 = bhi; var h1 = bhi; var h2 = bhi; var h3 = bhi;
+    var h4 = bhi; var h5 = bhi; var h6 = bhi; var h7 = bhi;
+    for (var c = 0u; c < k; c++) {
+        // Columns: one output channel's four input-channel weights; v * m dots v with each.
+        let ml = mat4x4<A>(vec4<A>(w4[w0 + c]), vec4<A>(w4[w1 + c]), vec4<A>(w4[w2 + c]), vec4<A>(w4[w3 + c]));
+        let mh = mat4x4<A>(vec4<A>(w4[w4_ + c]), vec4<A>(w4[w5 + c]), vec4<A>(w4[w6 + c]), vec4<A>(w4[w7 + c]));
+        let v0 = vec4<A>(x4[x0 + c]); let v1 = vec4<A>(x4[x1 + c]);
+        let v2 = vec4<A>(x4[x2 + c]); let v3 = vec4<A>(x4[x3 + c]);
+        let v4 = vec4<A>(x4[x4_ + c]); let v5 = vec4<A>(x4[x5 + c]);
+        let v6 = vec4<A>(x4[x6 + c]); let v7 = vec4<A>(x4[x7 + c]);
+        l0 += vec4<f32>(v0 * ml); h0 += vec4<f32>(v0 * mh);
+        l1 += vec4<f32>(v1 * ml); h1 += vec4<f32>(v1 * mh);
+        l2 += vec4<f32>(v2 * ml); h2 += vec4<f32>(v2 * mh);
+        l3 += vec4<f32>(v3 * ml); h3 += vec4<f32>(v3 * mh);
+        l4 += vec4<f32>(v4 * ml); h4 += vec4<f32>(v4 * mh);
+        l5 += vec4<f32>(v5 * ml); h5 += vec4<f32>(v5 * mh);
+        l6 += vec4<f32>(v6 * ml); h6 += vec4<f32>(v6 * mh);
+        l7 += vec4<f32>(v7 * ml); h7 += vec4<f32>(v7 * mh);
+    }
+    let c4 = co / 4u;
+    store_pair_v4(p0, pixels, c4, l0, h0);
+    store_pair_v4(p0 + 1u, pixels, c4, l1, h1);
+    store_pair_v4(p0 + 2u, pixels, c4, l2, h2);
+    store_pair_v4(p0 + 3u, pixels, c4, l3, h3);
+    store_pair_v4(p0 + 4u, pixels, c4, l4, h4);
+    store_pair_v4(p0 + 5u, pixels, c4, l5, h5);
+    store_pair_v4(p0 + 6u, pixels, c4, l6, h6);
+    store_pair_v4(p0 + 7u, pixels, c4, l7, h7);
+}
+
+fn store_pair_v4(px: u32, pixels: u32, c4: u32, lo: vec4<f32>, hi: vec4<f32>) {
+    let oc4 = p.out_c / 4u;
+    if (px < pixels) {
+        store_v4(px * oc4 + c4, lo);
+        if (c4 + 1u < oc4) { store_v4(px * oc4 + c4 + 1u, hi); }
+    }
 }
 
 fn store_pair(px: u32, pixels: u32, co: u32, lo: vec4<f32>, hi: vec4<f32>) {
@@ -367,4 +452,99 @@ fn conv2d_tiled(@builtin(global_invocation_id) gid: vec3<u32>) {
         store4((base + j) * p.out_c, co, vec4<A>(lo));
         if (co + 4u < p.out_c) { store4((base + j) * p.out_c, co + 4u, vec4<A>(hi)); }
     }
+}
+
+// Four channels of input column `ix` in row `row` from the vector view (zero outside the image).
+fn column_v4(row: u32, ix: i32, c4: u32) -> vec4<A> {
+    if (ix < 0 || ix >= i32(p.in_w)) { return vec4<A>(A(0.0)); }
+    return vec4<A>(x4[(row + u32(ix)) * (p.in_c / 4u) + c4]);
+}
+
+// depthwise3x3_s1 reading and writing four channels as one vector (channels % 4 == 0).
+// grid: x = ceil(out_w / 4), y = ceil(out_h / 2), z = batch * channels / 4.
+@compute @workgroup_size(8, 8, 1)
+fn depthwise3x3_s1_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ox0 = gid.x * 4u;
+    let oy = gid.y * 2u;
+    if (ox0 >= p.out_w || oy >= p.out_h || gid.z >= p.batch * p.co_groups) { return; }
+    let n = gid.z / p.co_groups;
+    let c4 = gid.z % p.co_groups;
+    let C4 = p.co_groups;
+    let k0 = vec4<A>(w4[c4]); let k1 = vec4<A>(w4[C4 + c4]); let k2 = vec4<A>(w4[2u * C4 + c4]);
+    let k3 = vec4<A>(w4[3u * C4 + c4]); let k4 = vec4<A>(w4[4u * C4 + c4]); let k5 = vec4<A>(w4[5u * C4 + c4]);
+    let k6 = vec4<A>(w4[6u * C4 + c4]); let k7 = vec4<A>(w4[7u * C4 + c4]); let k8 = vec4<A>(w4[8u * C4 + c4]);
+    let b = bias_v4(c4);
+    var a0 = b; var a1 = b; var a2 = b; var a3 = b;
+    var d0 = b; var d1 = b; var d2 = b; var d3 = b;
+    let ix = i32(ox0) - p.pad_left;
+    for (var r = 0u; r < 4u; r++) {
+        let iy = i32(oy + r) - p.pad_top;
+        if (iy < 0 || iy >= i32(p.in_h)) { continue; }
+        let row = (n * p.in_h + u32(iy)) * p.in_w;
+        let c0 = column_v4(row, ix, c4); let c1 = column_v4(row, ix + 1, c4);
+        let c2 = column_v4(row, ix + 2, c4); let c3 = column_v4(row, ix + 3, c4);
+        let c4_ = column_v4(row, ix + 4, c4); let c5 = column_v4(row, ix + 5, c4);
+        if (r < 3u) {
+            var t0 = k0; var t1 = k1; var t2 = k2;
+            if (r == 1u) { t0 = k3; t1 = k4; t2 = k5; }
+            if (r == 2u) { t0 = k6; t1 = k7; t2 = k8; }
+            a0 += vec4<f32>(c0 * t0 + c1 * t1 + c2 * t2);
+            a1 += vec4<f32>(c1 * t0 + c2 * t1 + c3 * t2);
+            a2 += vec4<f32>(c2 * t0 + c3 * t1 + c4_ * t2);
+            a3 += vec4<f32>(c3 * t0 + c4_ * t1 + c5 * t2);
+        }
+        if (r > 0u) {
+            var t0 = k0; var t1 = k1; var t2 = k2;
+            if (r == 2u) { t0 = k3; t1 = k4; t2 = k5; }
+            if (r == 3u) { t0 = k6; t1 = k7; t2 = k8; }
+            d0 += vec4<f32>(c0 * t0 + c1 * t1 + c2 * t2);
+            d1 += vec4<f32>(c1 * t0 + c2 * t1 + c3 * t2);
+            d2 += vec4<f32>(c2 * t0 + c3 * t1 + c4_ * t2);
+            d3 += vec4<f32>(c3 * t0 + c4_ * t1 + c5 * t2);
+        }
+    }
+    store_row_v4(n, oy, ox0, c4, a0, a1, a2, a3);
+    if (oy + 1u < p.out_h) { store_row_v4(n, oy + 1u, ox0, c4, d0, d1, d2, d3); }
+}
+
+fn store_row_v4(n: u32, oy: u32, ox0: u32, c4: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>) {
+    let C4 = p.co_groups;
+    let at = ((n * p.out_h + oy) * p.out_w + ox0) * C4 + c4;
+    store_v4(at, a0);
+    if (ox0 + 1u < p.out_w) { store_v4(at + C4, a1); }
+    if (ox0 + 2u < p.out_w) { store_v4(at + 2u * C4, a2); }
+    if (ox0 + 3u < p.out_w) { store_v4(at + 3u * C4, a3); }
+}
+
+// depthwise3x3_s2 with vector loads and stores (channels % 4 == 0).
+// grid: x = ceil(out_w / 4), y = out_h, z = batch * channels / 4.
+@compute @workgroup_size(8, 8, 1)
+fn depthwise3x3_s2_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ox0 = gid.x * 4u;
+    let oy = gid.y;
+    if (ox0 >= p.out_w || oy >= p.out_h || gid.z >= p.batch * p.co_groups) { return; }
+    let n = gid.z / p.co_groups;
+    let c4 = gid.z % p.co_groups;
+    let C4 = p.co_groups;
+    let b = bias_v4(c4);
+    var a0 = b; var a1 = b; var a2 = b; var a3 = b;
+    let ix = i32(ox0 * 2u) - p.pad_left;
+    for (var ky = 0u; ky < 3u; ky++) {
+        let iy = i32(oy * 2u + ky) - p.pad_top;
+        if (iy < 0 || iy >= i32(p.in_h)) { continue; }
+        let row = (n * p.in_h + u32(iy)) * p.in_w;
+        let c0 = column_v4(row, ix, c4); let c1 = column_v4(row, ix + 1, c4);
+        let c2 = column_v4(row, ix + 2, c4); let c3 = column_v4(row, ix + 3, c4);
+        let c4_ = column_v4(row, ix + 4, c4); let c5 = column_v4(row, ix + 5, c4);
+        let c6 = column_v4(row, ix + 6, c4); let c7 = column_v4(row, ix + 7, c4);
+        let c8 = column_v4(row, ix + 8, c4);
+        let k0 = vec4<A>(w4[ky * 3u * C4 + c4]);
+        let k1 = vec4<A>(w4[(ky * 3u + 1u) * C4 + c4]);
+        let k2 = vec4<A>(w4[(ky * 3u + 2u) * C4 + c4]);
+        a0 += vec4<f32>(c0 * k0 + c1 * k1 + c2 * k2);
+        a1 += vec4<f32>(c2 * k0 + c3 * k1 + c4_ * k2);
+        a2 += vec4<f32>(c4_ * k0 + c5 * k1 + c6 * k2);
+        a3 += vec4<f32>(c6 * k0 + c7 * k1 + c8 * k2);
+    }
+    store_row_v4(n, oy, ox0, c4, a0, a1, a2, a3);
 }

@@ -294,7 +294,12 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
             let spec = if pointwise {
                 DispatchSpec {
                     file: ShaderFile::Conv,
-                    entry: "conv2d_1x1_tiled",
+                    // Four input channels per vector load where both channel counts allow.
+                    entry: if ic % 4 == 0 && oc % 4 == 0 {
+                        "conv2d_1x1_v4"
+                    } else {
+                        "conv2d_1x1_tiled"
+                    },
                     params,
                     bindings,
                     invocations: [(n * oh * ow).div_ceil(8), oc.div_ceil(8), 1],
@@ -371,7 +376,14 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 && oc == ic
                 && sh == sw
                 && (sh == 1 || sh == 2);
+            // Whole vectors of four channels: one vector load costs about one scalar load.
+            let v4 = oc % 4 == 0;
             let (entry, invocations) = match (three, sh) {
+                (true, 1) if v4 => (
+                    "depthwise3x3_s1_v4",
+                    [ow.div_ceil(4), oh.div_ceil(2), n * groups],
+                ),
+                (true, _) if v4 => ("depthwise3x3_s2_v4", [ow.div_ceil(4), oh, n * groups]),
                 (true, 1) => (
                     "depthwise3x3_s1",
                     [ow.div_ceil(4), oh.div_ceil(2), n * groups],

@@ -64,9 +64,12 @@ impl ShaderFile {
             ShaderFile::Conv => &[
                 "conv2d_tiled",
                 "conv2d_1x1_tiled",
+                "conv2d_1x1_v4",
                 "depthwise_conv2d",
                 "depthwise3x3_s1",
                 "depthwise3x3_s2",
+                "depthwise3x3_s1_v4",
+                "depthwise3x3_s2_v4",
                 "fully_connected",
                 "transpose_conv",
             ],
