@@ -205,75 +205,6 @@ fn conv2d_1x1_tiled(@builtin(global_invocation_id) gid: vec3<u32>) {
     store_pair(p0 + 7u, pixels, co, l7, h7);
 }
 
-// conv2d_1x1_tiled with four input channels per step, read as vectors (in_c % 4 == 0): one
-// vector load costs about as much as one scalar load on a software GPU.
-@compute @workgroup_size(64, 1, 1)
-fn conv2d_1x1_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let pixels = p.batch * p.out_h * p.out_w;
-    let p0 = gid.x * 8u;
-    let co = gid.y * 8u;
-    if (p0 >= pixels || co >= p.out_c) { return; }
-    let k = p.in_c / 4u;
-    let last = pixels - 1u;
-    let x0 = p0 * k;
-    let x1 = min(p0 + 1u, last) * k;
-    let x2 = min(p0 + 2u, last) * k;
-    let x3 = min(p0 + 3u, last) * k;
-    let x4_ = min(p0 + 4u, last) * k;
-    let x5 = min(p0 + 5u, last) * k;
-    let x6 = min(p0 + 6u, last) * k;
-    let x7 = min(p0 + 7u, last) * k;
-    let lc = p.out_c - 1u;
-    let w0 = co * k;
-    let w1 = min(co + 1u, lc) * k;
-    let w2 = min(co + 2u, lc) * k;
-    let w3 = min(co + 3u, lc) * k;
-    let w4_ = min(co + 4u, lc) * k;
-    let w5 = min(co + 5u, lc) * k;
-    let w6 = min(co + 6u, lc) * k;
-    let w7 = min(co + 7u, lc) * k;
-    let blo = bias_v4(co / 4u);
-    let bhi = bias_v4(min(co / 4u + 1u, lc / 4u));
-    var l0 = blo; var l1 = blo; var l2 = blo; var l3 = blo;
-    var l4 = blo; var l5 = blo; var l6 = blo; var l7 = blo;
-    var h0 = bhi; var h1 = bhi; var h2 = bhi; var h3 = bhi;
-    var h4 = bhi; var h5 = bhi; var h6 = bhi; var h7 = bhi;
-    for (var c = 0u; c < k; c++) {
-        // Columns: one output channel's four input-channel weights; v * m dots v with each.
-        let ml = mat4x4<A>(vec4<A>(w4[w0 + c]), vec4<A>(w4[w1 + c]), vec4<A>(w4[w2 + c]), vec4<A>(w4[w3 + c]));
-        let mh = mat4x4<A>(vec4<A>(w4[w4_ + c]), vec4<A>(w4[w5 + c]), vec4<A>(w4[w6 + c]), vec4<A>(w4[w7 + c]));
-        let v0 = vec4<A>(x4[x0 + c]); let v1 = vec4<A>(x4[x1 + c]);
-        let v2 = vec4<A>(x4[x2 + c]); let v3 = vec4<A>(x4[x3 + c]);
-        let v4 = vec4<A>(x4[x4_ + c]); let v5 = vec4<A>(x4[x5 + c]);
-        let v6 = vec4<A>(x4[x6 + c]); let v7 = vec4<A>(x4[x7 + c]);
-        l0 += vec4<f32>(v0 * ml); h0 += vec4<f32>(v0 * mh);
-        l1 += vec4<f32>(v1 * ml); h1 += vec4<f32>(v1 * mh);
-        l2 += vec4<f32>(v2 * ml); h2 += vec4<f32>(v2 * mh);
-        l3 += vec4<f32>(v3 * ml); h3 += vec4<f32>(v3 * mh);
-        l4 += vec4<f32>(v4 * ml); h4 += vec4<f32>(v4 * mh);
-        l5 += vec4<f32>(v5 * ml); h5 += vec4<f32>(v5 * mh);
-        l6 += vec4<f32>(v6 * ml); h6 += vec4<f32>(v6 * mh);
-        l7 += vec4<f32>(v7 * ml); h7 += vec4<f32>(v7 * mh);
-    }
-    let c4 = co / 4u;
-    store_pair_v4(p0, pixels, c4, l0, h0);
-    store_pair_v4(p0 + 1u, pixels, c4, l1, h1);
-    store_pair_v4(p0 + 2u, pixels, c4, l2, h2);
-    store_pair_v4(p0 + 3u, pixels, c4, l3, h3);
-    store_pair_v4(p0 + 4u, pixels, c4, l4, h4);
-    store_pair_v4(p0 + 5u, pixels, c4, l5, h5);
-    store_pair_v4(p0 + 6u, pixels, c4, l6, h6);
-    store_pair_v4(p0 + 7u, pixels, c4, l7, h7);
-}
-
-fn store_pair_v4(px: u32, pixels: u32, c4: u32, lo: vec4<f32>, hi: vec4<f32>) {
-    let oc4 = p.out_c / 4u;
-    if (px < pixels) {
-        store_v4(px * oc4 + c4, lo);
-        if (c4 + 1u < oc4) { store_v4(px * oc4 + c4 + 1u, hi); }
-    }
-}
-
 fn store_pair(px: u32, pixels: u32, co: u32, lo: vec4<f32>, hi: vec4<f32>) {
     if (px < pixels) {
         store4(px * p.out_c, co, vec4<A>(lo));
@@ -547,4 +478,238 @@ fn depthwise3x3_s2_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
         a3 += vec4<f32>(c6 * k0 + c7 * k1 + c8 * k2);
     }
     store_row_v4(n, oy, ox0, c4, a0, a1, a2, a3);
+}
+
+// 1x1 convolution, 8 pixels x 8 output channels per invocation, four input channels per
+// step read as vectors (in_c % 4 == 0, out_c % 4 == 0). grid: x = ceil(pixels / 8),
+// y = ceil(out_c / 8).
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_v4_8x8(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let pixels = p.batch * p.out_h * p.out_w;
+    let p0 = gid.x * 8u;
+    let co = gid.y * 8u;
+    if (p0 >= pixels || co >= p.out_c) { return; }
+    let k = p.in_c / 4u;
+    let last = pixels - 1u;
+    let lc = p.out_c - 1u;
+    let xa0 = min(p0 + 0u, last) * k;
+    let xa1 = min(p0 + 1u, last) * k;
+    let xa2 = min(p0 + 2u, last) * k;
+    let xa3 = min(p0 + 3u, last) * k;
+    let xa4 = min(p0 + 4u, last) * k;
+    let xa5 = min(p0 + 5u, last) * k;
+    let xa6 = min(p0 + 6u, last) * k;
+    let xa7 = min(p0 + 7u, last) * k;
+    let wa0 = min(co + 0u, lc) * k;
+    let wa1 = min(co + 1u, lc) * k;
+    let wa2 = min(co + 2u, lc) * k;
+    let wa3 = min(co + 3u, lc) * k;
+    let wa4 = min(co + 4u, lc) * k;
+    let wa5 = min(co + 5u, lc) * k;
+    let wa6 = min(co + 6u, lc) * k;
+    let wa7 = min(co + 7u, lc) * k;
+    let c4 = co / 4u;
+    let lg = lc / 4u;
+    let b0 = bias_v4(min(c4 + 0u, lg));
+    let b1 = bias_v4(min(c4 + 1u, lg));
+    var a0_0 = b0; var a0_1 = b1;
+    var a1_0 = b0; var a1_1 = b1;
+    var a2_0 = b0; var a2_1 = b1;
+    var a3_0 = b0; var a3_1 = b1;
+    var a4_0 = b0; var a4_1 = b1;
+    var a5_0 = b0; var a5_1 = b1;
+    var a6_0 = b0; var a6_1 = b1;
+    var a7_0 = b0; var a7_1 = b1;
+    for (var c = 0u; c < k; c++) {
+        let m0 = mat4x4<A>(vec4<A>(w4[wa0 + c]), vec4<A>(w4[wa1 + c]), vec4<A>(w4[wa2 + c]), vec4<A>(w4[wa3 + c]));
+        let m1 = mat4x4<A>(vec4<A>(w4[wa4 + c]), vec4<A>(w4[wa5 + c]), vec4<A>(w4[wa6 + c]), vec4<A>(w4[wa7 + c]));
+        let v0 = vec4<A>(x4[xa0 + c]);
+        a0_0 += vec4<f32>(v0 * m0); a0_1 += vec4<f32>(v0 * m1);
+        let v1 = vec4<A>(x4[xa1 + c]);
+        a1_0 += vec4<f32>(v1 * m0); a1_1 += vec4<f32>(v1 * m1);
+        let v2 = vec4<A>(x4[xa2 + c]);
+        a2_0 += vec4<f32>(v2 * m0); a2_1 += vec4<f32>(v2 * m1);
+        let v3 = vec4<A>(x4[xa3 + c]);
+        a3_0 += vec4<f32>(v3 * m0); a3_1 += vec4<f32>(v3 * m1);
+        let v4 = vec4<A>(x4[xa4 + c]);
+        a4_0 += vec4<f32>(v4 * m0); a4_1 += vec4<f32>(v4 * m1);
+        let v5 = vec4<A>(x4[xa5 + c]);
+        a5_0 += vec4<f32>(v5 * m0); a5_1 += vec4<f32>(v5 * m1);
+        let v6 = vec4<A>(x4[xa6 + c]);
+        a6_0 += vec4<f32>(v6 * m0); a6_1 += vec4<f32>(v6 * m1);
+        let v7 = vec4<A>(x4[xa7 + c]);
+        a7_0 += vec4<f32>(v7 * m0); a7_1 += vec4<f32>(v7 * m1);
+    }
+    let oc4 = p.out_c / 4u;
+    if (p0 + 0u < pixels) {
+        let at = (p0 + 0u) * oc4 + c4;
+        store_v4(at, a0_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a0_1); }
+    }
+    if (p0 + 1u < pixels) {
+        let at = (p0 + 1u) * oc4 + c4;
+        store_v4(at, a1_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a1_1); }
+    }
+    if (p0 + 2u < pixels) {
+        let at = (p0 + 2u) * oc4 + c4;
+        store_v4(at, a2_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a2_1); }
+    }
+    if (p0 + 3u < pixels) {
+        let at = (p0 + 3u) * oc4 + c4;
+        store_v4(at, a3_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a3_1); }
+    }
+    if (p0 + 4u < pixels) {
+        let at = (p0 + 4u) * oc4 + c4;
+        store_v4(at, a4_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a4_1); }
+    }
+    if (p0 + 5u < pixels) {
+        let at = (p0 + 5u) * oc4 + c4;
+        store_v4(at, a5_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a5_1); }
+    }
+    if (p0 + 6u < pixels) {
+        let at = (p0 + 6u) * oc4 + c4;
+        store_v4(at, a6_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a6_1); }
+    }
+    if (p0 + 7u < pixels) {
+        let at = (p0 + 7u) * oc4 + c4;
+        store_v4(at, a7_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a7_1); }
+    }
+}
+
+// 1x1 convolution, 8 pixels x 16 output channels per invocation, four input channels per
+// step read as vectors (in_c % 4 == 0, out_c % 4 == 0). grid: x = ceil(pixels / 8),
+// y = ceil(out_c / 16).
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_v4_8x16(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let pixels = p.batch * p.out_h * p.out_w;
+    let p0 = gid.x * 8u;
+    let co = gid.y * 16u;
+    if (p0 >= pixels || co >= p.out_c) { return; }
+    let k = p.in_c / 4u;
+    let last = pixels - 1u;
+    let lc = p.out_c - 1u;
+    let xa0 = min(p0 + 0u, last) * k;
+    let xa1 = min(p0 + 1u, last) * k;
+    let xa2 = min(p0 + 2u, last) * k;
+    let xa3 = min(p0 + 3u, last) * k;
+    let xa4 = min(p0 + 4u, last) * k;
+    let xa5 = min(p0 + 5u, last) * k;
+    let xa6 = min(p0 + 6u, last) * k;
+    let xa7 = min(p0 + 7u, last) * k;
+    let wa0 = min(co + 0u, lc) * k;
+    let wa1 = min(co + 1u, lc) * k;
+    let wa2 = min(co + 2u, lc) * k;
+    let wa3 = min(co + 3u, lc) * k;
+    let wa4 = min(co + 4u, lc) * k;
+    let wa5 = min(co + 5u, lc) * k;
+    let wa6 = min(co + 6u, lc) * k;
+    let wa7 = min(co + 7u, lc) * k;
+    let wa8 = min(co + 8u, lc) * k;
+    let wa9 = min(co + 9u, lc) * k;
+    let wa10 = min(co + 10u, lc) * k;
+    let wa11 = min(co + 11u, lc) * k;
+    let wa12 = min(co + 12u, lc) * k;
+    let wa13 = min(co + 13u, lc) * k;
+    let wa14 = min(co + 14u, lc) * k;
+    let wa15 = min(co + 15u, lc) * k;
+    let c4 = co / 4u;
+    let lg = lc / 4u;
+    let b0 = bias_v4(min(c4 + 0u, lg));
+    let b1 = bias_v4(min(c4 + 1u, lg));
+    let b2 = bias_v4(min(c4 + 2u, lg));
+    let b3 = bias_v4(min(c4 + 3u, lg));
+    var a0_0 = b0; var a0_1 = b1; var a0_2 = b2; var a0_3 = b3;
+    var a1_0 = b0; var a1_1 = b1; var a1_2 = b2; var a1_3 = b3;
+    var a2_0 = b0; var a2_1 = b1; var a2_2 = b2; var a2_3 = b3;
+    var a3_0 = b0; var a3_1 = b1; var a3_2 = b2; var a3_3 = b3;
+    var a4_0 = b0; var a4_1 = b1; var a4_2 = b2; var a4_3 = b3;
+    var a5_0 = b0; var a5_1 = b1; var a5_2 = b2; var a5_3 = b3;
+    var a6_0 = b0; var a6_1 = b1; var a6_2 = b2; var a6_3 = b3;
+    var a7_0 = b0; var a7_1 = b1; var a7_2 = b2; var a7_3 = b3;
+    for (var c = 0u; c < k; c++) {
+        let m0 = mat4x4<A>(vec4<A>(w4[wa0 + c]), vec4<A>(w4[wa1 + c]), vec4<A>(w4[wa2 + c]), vec4<A>(w4[wa3 + c]));
+        let m1 = mat4x4<A>(vec4<A>(w4[wa4 + c]), vec4<A>(w4[wa5 + c]), vec4<A>(w4[wa6 + c]), vec4<A>(w4[wa7 + c]));
+        let m2 = mat4x4<A>(vec4<A>(w4[wa8 + c]), vec4<A>(w4[wa9 + c]), vec4<A>(w4[wa10 + c]), vec4<A>(w4[wa11 + c]));
+        let m3 = mat4x4<A>(vec4<A>(w4[wa12 + c]), vec4<A>(w4[wa13 + c]), vec4<A>(w4[wa14 + c]), vec4<A>(w4[wa15 + c]));
+        let v0 = vec4<A>(x4[xa0 + c]);
+        a0_0 += vec4<f32>(v0 * m0); a0_1 += vec4<f32>(v0 * m1); a0_2 += vec4<f32>(v0 * m2); a0_3 += vec4<f32>(v0 * m3);
+        let v1 = vec4<A>(x4[xa1 + c]);
+        a1_0 += vec4<f32>(v1 * m0); a1_1 += vec4<f32>(v1 * m1); a1_2 += vec4<f32>(v1 * m2); a1_3 += vec4<f32>(v1 * m3);
+        let v2 = vec4<A>(x4[xa2 + c]);
+        a2_0 += vec4<f32>(v2 * m0); a2_1 += vec4<f32>(v2 * m1); a2_2 += vec4<f32>(v2 * m2); a2_3 += vec4<f32>(v2 * m3);
+        let v3 = vec4<A>(x4[xa3 + c]);
+        a3_0 += vec4<f32>(v3 * m0); a3_1 += vec4<f32>(v3 * m1); a3_2 += vec4<f32>(v3 * m2); a3_3 += vec4<f32>(v3 * m3);
+        let v4 = vec4<A>(x4[xa4 + c]);
+        a4_0 += vec4<f32>(v4 * m0); a4_1 += vec4<f32>(v4 * m1); a4_2 += vec4<f32>(v4 * m2); a4_3 += vec4<f32>(v4 * m3);
+        let v5 = vec4<A>(x4[xa5 + c]);
+        a5_0 += vec4<f32>(v5 * m0); a5_1 += vec4<f32>(v5 * m1); a5_2 += vec4<f32>(v5 * m2); a5_3 += vec4<f32>(v5 * m3);
+        let v6 = vec4<A>(x4[xa6 + c]);
+        a6_0 += vec4<f32>(v6 * m0); a6_1 += vec4<f32>(v6 * m1); a6_2 += vec4<f32>(v6 * m2); a6_3 += vec4<f32>(v6 * m3);
+        let v7 = vec4<A>(x4[xa7 + c]);
+        a7_0 += vec4<f32>(v7 * m0); a7_1 += vec4<f32>(v7 * m1); a7_2 += vec4<f32>(v7 * m2); a7_3 += vec4<f32>(v7 * m3);
+    }
+    let oc4 = p.out_c / 4u;
+    if (p0 + 0u < pixels) {
+        let at = (p0 + 0u) * oc4 + c4;
+        store_v4(at, a0_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a0_1); }
+        if (c4 + 2u < oc4) { store_v4(at + 2u, a0_2); }
+        if (c4 + 3u < oc4) { store_v4(at + 3u, a0_3); }
+    }
+    if (p0 + 1u < pixels) {
+        let at = (p0 + 1u) * oc4 + c4;
+        store_v4(at, a1_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a1_1); }
+        if (c4 + 2u < oc4) { store_v4(at + 2u, a1_2); }
+        if (c4 + 3u < oc4) { store_v4(at + 3u, a1_3); }
+    }
+    if (p0 + 2u < pixels) {
+        let at = (p0 + 2u) * oc4 + c4;
+        store_v4(at, a2_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a2_1); }
+        if (c4 + 2u < oc4) { store_v4(at + 2u, a2_2); }
+        if (c4 + 3u < oc4) { store_v4(at + 3u, a2_3); }
+    }
+    if (p0 + 3u < pixels) {
+        let at = (p0 + 3u) * oc4 + c4;
+        store_v4(at, a3_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a3_1); }
+        if (c4 + 2u < oc4) { store_v4(at + 2u, a3_2); }
+        if (c4 + 3u < oc4) { store_v4(at + 3u, a3_3); }
+    }
+    if (p0 + 4u < pixels) {
+        let at = (p0 + 4u) * oc4 + c4;
+        store_v4(at, a4_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a4_1); }
+        if (c4 + 2u < oc4) { store_v4(at + 2u, a4_2); }
+        if (c4 + 3u < oc4) { store_v4(at + 3u, a4_3); }
+    }
+    if (p0 + 5u < pixels) {
+        let at = (p0 + 5u) * oc4 + c4;
+        store_v4(at, a5_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a5_1); }
+        if (c4 + 2u < oc4) { store_v4(at + 2u, a5_2); }
+        if (c4 + 3u < oc4) { store_v4(at + 3u, a5_3); }
+    }
+    if (p0 + 6u < pixels) {
+        let at = (p0 + 6u) * oc4 + c4;
+        store_v4(at, a6_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a6_1); }
+        if (c4 + 2u < oc4) { store_v4(at + 2u, a6_2); }
+        if (c4 + 3u < oc4) { store_v4(at + 3u, a6_3); }
+    }
+    if (p0 + 7u < pixels) {
+        let at = (p0 + 7u) * oc4 + c4;
+        store_v4(at, a7_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a7_1); }
+        if (c4 + 2u < oc4) { store_v4(at + 2u, a7_2); }
+        if (c4 + 3u < oc4) { store_v4(at + 3u, a7_3); }
+    }
 }

@@ -292,17 +292,21 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 && oh == ih
                 && ow == iw;
             let spec = if pointwise {
+                // Register blocks of 8 pixels x 16 output channels where the channels divide
+                // evenly (measured on lavapipe: about 8% less CPU for MobileNetV2 than 8 x 8;
+                // 16 x 8, 4 x 16, 12 x 8 and 16 x 16 were no better), reading four input
+                // channels per vector load where both channel counts allow.
+                let (entry, tp, tc) = match (ic % 4, oc % 16, oc % 4) {
+                    (0, 0, _) => ("conv2d_1x1_v4_8x16", 8, 16),
+                    (0, _, 0) => ("conv2d_1x1_v4_8x8", 8, 8),
+                    _ => ("conv2d_1x1_tiled", 8, 8),
+                };
                 DispatchSpec {
                     file: ShaderFile::Conv,
-                    // Four input channels per vector load where both channel counts allow.
-                    entry: if ic % 4 == 0 && oc % 4 == 0 {
-                        "conv2d_1x1_v4"
-                    } else {
-                        "conv2d_1x1_tiled"
-                    },
+                    entry,
                     params,
                     bindings,
-                    invocations: [(n * oh * ow).div_ceil(8), oc.div_ceil(8), 1],
+                    invocations: [(n * oh * ow).div_ceil(tp), oc.div_ceil(tc), 1],
                     workgroup: [64, 1, 1],
                     row_slot: None,
                 }

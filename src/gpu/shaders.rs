@@ -64,7 +64,8 @@ impl ShaderFile {
             ShaderFile::Conv => &[
                 "conv2d_tiled",
                 "conv2d_1x1_tiled",
-                "conv2d_1x1_v4",
+                "conv2d_1x1_v4_8x8",
+                "conv2d_1x1_v4_8x16",
                 "depthwise_conv2d",
                 "depthwise3x3_s1",
                 "depthwise3x3_s2",
