@@ -81,6 +81,31 @@ fn depthwise_conv2d(@builtin(global_invocation_id) gid: vec3<u32>) {
     store4(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, co, vec4<A>(acc));
 }
 
+// fully_connected reading four inputs per vector load (in_c % 4 == 0, out_c % 4 == 0).
+// grid: x = co_groups, y = batch.
+@compute @workgroup_size(64, 1, 1)
+fn fully_connected_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    if (gid.x >= p.co_groups || gid.y >= p.batch) { return; }
+    let k = p.in_c / 4u;
+    let xr = gid.y * k;
+    let co = gid.x * 4u;
+    let w0 = co * k;
+    let w1 = w0 + k;
+    let w2 = w1 + k;
+    let w3 = w2 + k;
+    var acc = bias_v4(gid.x);
+    for (var i0 = 0u; i0 < k; i0 += 4u) {
+        var part = vec4<A>(A(0.0));
+        for (var i = i0; i < min(i0 + 4u, k); i++) {
+            let m = mat4x4<A>(vec4<A>(w4[w0 + i]), vec4<A>(w4[w1 + i]), vec4<A>(w4[w2 + i]),
+                              vec4<A>(w4[w3 + i]));
+            part += vec4<A>(x4[xr + i]) * m;
+        }
+        acc += vec4<f32>(part);
+    }
+    store_v4(gid.y * p.co_groups + gid.x, acc);
+}
+
 // out[b, o] = sum_i x[b, i] * w[o, i] + bias[o]; in_c = inputs per row, out_c = outputs,
 // batch = rows. One invocation: one row, four outputs. grid: x = co_groups, y = batch.
 @compute @workgroup_size(64, 1, 1)
@@ -386,9 +411,12 @@ fn conv2d_tiled(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 // Four channels of input column `ix` in row `row` from the vector view (zero outside the image).
+// Branch-free: the column is clamped into the image and the value masked, so lanes do not
+// diverge at the borders.
 fn column_v4(row: u32, ix: i32, c4: u32) -> vec4<A> {
-    if (ix < 0 || ix >= i32(p.in_w)) { return vec4<A>(A(0.0)); }
-    return vec4<A>(x4[(row + u32(ix)) * (p.in_c / 4u) + c4]);
+    let inside = ix >= 0 && ix < i32(p.in_w);
+    let cx = u32(clamp(ix, 0, i32(p.in_w) - 1));
+    return select(vec4<A>(A(0.0)), vec4<A>(x4[(row + cx) * (p.in_c / 4u) + c4]), inside);
 }
 
 // depthwise3x3_s1 reading and writing four channels as one vector (channels % 4 == 0).

@@ -454,7 +454,11 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
             ];
             Ok(Lowered::Dispatches(vec![DispatchSpec {
                 file: ShaderFile::Conv,
-                entry: "fully_connected",
+                entry: if inn % 4 == 0 && out % 4 == 0 {
+                    "fully_connected_v4"
+                } else {
+                    "fully_connected"
+                },
                 params,
                 bindings,
                 invocations: [groups, rows, 1],

@@ -72,6 +72,7 @@ impl ShaderFile {
                 "depthwise3x3_s1_v4",
                 "depthwise3x3_s2_v4",
                 "fully_connected",
+                "fully_connected_v4",
                 "transpose_conv",
             ],
             ShaderFile::Elementwise => &["binary", "binary_same_shape"],
