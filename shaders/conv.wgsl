@@ -741,3 +741,542 @@ fn conv2d_1x1_v4_8x16(@builtin(global_invocation_id) gid: vec3<u32>) {
         if (c4 + 3u < oc4) { store_v4(at + 3u, a7_3); }
     }
 }
+
+// 3x3 convolution of a three-channel input (an RGB image), dilation 1: one invocation computes
+// 4 neighbouring output pixels (along x) of 8 output channels. The 8 filters (8 x 27 values,
+// contiguous in OHWI) are read as 54 vectors; input values are read once per pixel and tap,
+// clamped into the image and masked (no branches at the borders). Needs out_c % 8 == 0.
+// grid: x = ceil(out_w / 4), y = out_h, z = batch * out_c / 8.
+@compute @workgroup_size(8, 8, 1)
+fn conv2d_3x3_c3(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ox0 = gid.x * 4u;
+    let oy = gid.y;
+    let blocks = p.out_c / 8u;
+    if (ox0 >= p.out_w || oy >= p.out_h || gid.z >= p.batch * blocks) { return; }
+    let n = gid.z / blocks;
+    let co = (gid.z % blocks) * 8u;
+    let wb = co * 27u / 4u;
+    let q0 = vec4<A>(w4[wb + 0u]);
+    let q1 = vec4<A>(w4[wb + 1u]);
+    let q2 = vec4<A>(w4[wb + 2u]);
+    let q3 = vec4<A>(w4[wb + 3u]);
+    let q4 = vec4<A>(w4[wb + 4u]);
+    let q5 = vec4<A>(w4[wb + 5u]);
+    let q6 = vec4<A>(w4[wb + 6u]);
+    let q7 = vec4<A>(w4[wb + 7u]);
+    let q8 = vec4<A>(w4[wb + 8u]);
+    let q9 = vec4<A>(w4[wb + 9u]);
+    let q10 = vec4<A>(w4[wb + 10u]);
+    let q11 = vec4<A>(w4[wb + 11u]);
+    let q12 = vec4<A>(w4[wb + 12u]);
+    let q13 = vec4<A>(w4[wb + 13u]);
+    let q14 = vec4<A>(w4[wb + 14u]);
+    let q15 = vec4<A>(w4[wb + 15u]);
+    let q16 = vec4<A>(w4[wb + 16u]);
+    let q17 = vec4<A>(w4[wb + 17u]);
+    let q18 = vec4<A>(w4[wb + 18u]);
+    let q19 = vec4<A>(w4[wb + 19u]);
+    let q20 = vec4<A>(w4[wb + 20u]);
+    let q21 = vec4<A>(w4[wb + 21u]);
+    let q22 = vec4<A>(w4[wb + 22u]);
+    let q23 = vec4<A>(w4[wb + 23u]);
+    let q24 = vec4<A>(w4[wb + 24u]);
+    let q25 = vec4<A>(w4[wb + 25u]);
+    let q26 = vec4<A>(w4[wb + 26u]);
+    let q27 = vec4<A>(w4[wb + 27u]);
+    let q28 = vec4<A>(w4[wb + 28u]);
+    let q29 = vec4<A>(w4[wb + 29u]);
+    let q30 = vec4<A>(w4[wb + 30u]);
+    let q31 = vec4<A>(w4[wb + 31u]);
+    let q32 = vec4<A>(w4[wb + 32u]);
+    let q33 = vec4<A>(w4[wb + 33u]);
+    let q34 = vec4<A>(w4[wb + 34u]);
+    let q35 = vec4<A>(w4[wb + 35u]);
+    let q36 = vec4<A>(w4[wb + 36u]);
+    let q37 = vec4<A>(w4[wb + 37u]);
+    let q38 = vec4<A>(w4[wb + 38u]);
+    let q39 = vec4<A>(w4[wb + 39u]);
+    let q40 = vec4<A>(w4[wb + 40u]);
+    let q41 = vec4<A>(w4[wb + 41u]);
+    let q42 = vec4<A>(w4[wb + 42u]);
+    let q43 = vec4<A>(w4[wb + 43u]);
+    let q44 = vec4<A>(w4[wb + 44u]);
+    let q45 = vec4<A>(w4[wb + 45u]);
+    let q46 = vec4<A>(w4[wb + 46u]);
+    let q47 = vec4<A>(w4[wb + 47u]);
+    let q48 = vec4<A>(w4[wb + 48u]);
+    let q49 = vec4<A>(w4[wb + 49u]);
+    let q50 = vec4<A>(w4[wb + 50u]);
+    let q51 = vec4<A>(w4[wb + 51u]);
+    let q52 = vec4<A>(w4[wb + 52u]);
+    let q53 = vec4<A>(w4[wb + 53u]);
+    let c4 = co / 4u;
+    let b0 = bias_v4(c4 + 0u);
+    let b1 = bias_v4(c4 + 1u);
+    var a0_0 = b0; var a0_1 = b1;
+    var a1_0 = b0; var a1_1 = b1;
+    var a2_0 = b0; var a2_1 = b1;
+    var a3_0 = b0; var a3_1 = b1;
+    let sx = i32(p.stride_w);
+    let x0 = i32(ox0) * sx - p.pad_left;
+    let wmax = i32(p.in_w) - 1;
+    let iy0 = i32(oy * p.stride_h + 0u) - p.pad_top;
+    let rin0 = iy0 >= 0 && iy0 < i32(p.in_h);
+    let row0 = (n * p.in_h + u32(clamp(iy0, 0, i32(p.in_h) - 1))) * p.in_w;
+    let iy1 = i32(oy * p.stride_h + 1u) - p.pad_top;
+    let rin1 = iy1 >= 0 && iy1 < i32(p.in_h);
+    let row1 = (n * p.in_h + u32(clamp(iy1, 0, i32(p.in_h) - 1))) * p.in_w;
+    let iy2 = i32(oy * p.stride_h + 2u) - p.pad_top;
+    let rin2 = iy2 >= 0 && iy2 < i32(p.in_h);
+    let row2 = (n * p.in_h + u32(clamp(iy2, 0, i32(p.in_h) - 1))) * p.in_w;
+    { let ix = x0 + 0 * sx + 0; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q0.x, q6.w, q13.z, q20.y));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q27.x, q33.w, q40.z, q47.y));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q0.y, q7.x, q13.w, q20.z));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q27.y, q34.x, q40.w, q47.z));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q0.z, q7.y, q14.x, q20.w));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q27.z, q34.y, q41.x, q47.w));
+    }
+    { let ix = x0 + 1 * sx + 0; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q0.x, q6.w, q13.z, q20.y));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q27.x, q33.w, q40.z, q47.y));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q0.y, q7.x, q13.w, q20.z));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q27.y, q34.x, q40.w, q47.z));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q0.z, q7.y, q14.x, q20.w));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q27.z, q34.y, q41.x, q47.w));
+    }
+    { let ix = x0 + 2 * sx + 0; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q0.x, q6.w, q13.z, q20.y));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q27.x, q33.w, q40.z, q47.y));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q0.y, q7.x, q13.w, q20.z));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q27.y, q34.x, q40.w, q47.z));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q0.z, q7.y, q14.x, q20.w));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q27.z, q34.y, q41.x, q47.w));
+    }
+    { let ix = x0 + 3 * sx + 0; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q0.x, q6.w, q13.z, q20.y));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q27.x, q33.w, q40.z, q47.y));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q0.y, q7.x, q13.w, q20.z));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q27.y, q34.x, q40.w, q47.z));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q0.z, q7.y, q14.x, q20.w));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q27.z, q34.y, q41.x, q47.w));
+    }
+    { let ix = x0 + 0 * sx + 1; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q0.w, q7.z, q14.y, q21.x));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q27.w, q34.z, q41.y, q48.x));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q1.x, q7.w, q14.z, q21.y));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q28.x, q34.w, q41.z, q48.y));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q1.y, q8.x, q14.w, q21.z));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q28.y, q35.x, q41.w, q48.z));
+    }
+    { let ix = x0 + 1 * sx + 1; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q0.w, q7.z, q14.y, q21.x));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q27.w, q34.z, q41.y, q48.x));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q1.x, q7.w, q14.z, q21.y));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q28.x, q34.w, q41.z, q48.y));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q1.y, q8.x, q14.w, q21.z));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q28.y, q35.x, q41.w, q48.z));
+    }
+    { let ix = x0 + 2 * sx + 1; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q0.w, q7.z, q14.y, q21.x));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q27.w, q34.z, q41.y, q48.x));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q1.x, q7.w, q14.z, q21.y));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q28.x, q34.w, q41.z, q48.y));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q1.y, q8.x, q14.w, q21.z));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q28.y, q35.x, q41.w, q48.z));
+    }
+    { let ix = x0 + 3 * sx + 1; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q0.w, q7.z, q14.y, q21.x));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q27.w, q34.z, q41.y, q48.x));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q1.x, q7.w, q14.z, q21.y));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q28.x, q34.w, q41.z, q48.y));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q1.y, q8.x, q14.w, q21.z));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q28.y, q35.x, q41.w, q48.z));
+    }
+    { let ix = x0 + 0 * sx + 2; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q1.z, q8.y, q15.x, q21.w));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q28.z, q35.y, q42.x, q48.w));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q1.w, q8.z, q15.y, q22.x));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q28.w, q35.z, q42.y, q49.x));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q2.x, q8.w, q15.z, q22.y));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q29.x, q35.w, q42.z, q49.y));
+    }
+    { let ix = x0 + 1 * sx + 2; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q1.z, q8.y, q15.x, q21.w));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q28.z, q35.y, q42.x, q48.w));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q1.w, q8.z, q15.y, q22.x));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q28.w, q35.z, q42.y, q49.x));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q2.x, q8.w, q15.z, q22.y));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q29.x, q35.w, q42.z, q49.y));
+    }
+    { let ix = x0 + 2 * sx + 2; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q1.z, q8.y, q15.x, q21.w));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q28.z, q35.y, q42.x, q48.w));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q1.w, q8.z, q15.y, q22.x));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q28.w, q35.z, q42.y, q49.x));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q2.x, q8.w, q15.z, q22.y));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q29.x, q35.w, q42.z, q49.y));
+    }
+    { let ix = x0 + 3 * sx + 2; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q1.z, q8.y, q15.x, q21.w));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q28.z, q35.y, q42.x, q48.w));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q1.w, q8.z, q15.y, q22.x));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q28.w, q35.z, q42.y, q49.x));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q2.x, q8.w, q15.z, q22.y));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q29.x, q35.w, q42.z, q49.y));
+    }
+    { let ix = x0 + 0 * sx + 0; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q2.y, q9.x, q15.w, q22.z));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q29.y, q36.x, q42.w, q49.z));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q2.z, q9.y, q16.x, q22.w));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q29.z, q36.y, q43.x, q49.w));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q2.w, q9.z, q16.y, q23.x));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q29.w, q36.z, q43.y, q50.x));
+    }
+    { let ix = x0 + 1 * sx + 0; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q2.y, q9.x, q15.w, q22.z));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q29.y, q36.x, q42.w, q49.z));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q2.z, q9.y, q16.x, q22.w));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q29.z, q36.y, q43.x, q49.w));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q2.w, q9.z, q16.y, q23.x));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q29.w, q36.z, q43.y, q50.x));
+    }
+    { let ix = x0 + 2 * sx + 0; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q2.y, q9.x, q15.w, q22.z));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q29.y, q36.x, q42.w, q49.z));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q2.z, q9.y, q16.x, q22.w));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q29.z, q36.y, q43.x, q49.w));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q2.w, q9.z, q16.y, q23.x));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q29.w, q36.z, q43.y, q50.x));
+    }
+    { let ix = x0 + 3 * sx + 0; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q2.y, q9.x, q15.w, q22.z));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q29.y, q36.x, q42.w, q49.z));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q2.z, q9.y, q16.x, q22.w));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q29.z, q36.y, q43.x, q49.w));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q2.w, q9.z, q16.y, q23.x));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q29.w, q36.z, q43.y, q50.x));
+    }
+    { let ix = x0 + 0 * sx + 1; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q3.x, q9.w, q16.z, q23.y));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q30.x, q36.w, q43.z, q50.y));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q3.y, q10.x, q16.w, q23.z));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q30.y, q37.x, q43.w, q50.z));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q3.z, q10.y, q17.x, q23.w));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q30.z, q37.y, q44.x, q50.w));
+    }
+    { let ix = x0 + 1 * sx + 1; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q3.x, q9.w, q16.z, q23.y));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q30.x, q36.w, q43.z, q50.y));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q3.y, q10.x, q16.w, q23.z));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q30.y, q37.x, q43.w, q50.z));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q3.z, q10.y, q17.x, q23.w));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q30.z, q37.y, q44.x, q50.w));
+    }
+    { let ix = x0 + 2 * sx + 1; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q3.x, q9.w, q16.z, q23.y));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q30.x, q36.w, q43.z, q50.y));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q3.y, q10.x, q16.w, q23.z));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q30.y, q37.x, q43.w, q50.z));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q3.z, q10.y, q17.x, q23.w));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q30.z, q37.y, q44.x, q50.w));
+    }
+    { let ix = x0 + 3 * sx + 1; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q3.x, q9.w, q16.z, q23.y));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q30.x, q36.w, q43.z, q50.y));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q3.y, q10.x, q16.w, q23.z));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q30.y, q37.x, q43.w, q50.z));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q3.z, q10.y, q17.x, q23.w));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q30.z, q37.y, q44.x, q50.w));
+    }
+    { let ix = x0 + 0 * sx + 2; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q3.w, q10.z, q17.y, q24.x));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q30.w, q37.z, q44.y, q51.x));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q4.x, q10.w, q17.z, q24.y));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q31.x, q37.w, q44.z, q51.y));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q4.y, q11.x, q17.w, q24.z));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q31.y, q38.x, q44.w, q51.z));
+    }
+    { let ix = x0 + 1 * sx + 2; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q3.w, q10.z, q17.y, q24.x));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q30.w, q37.z, q44.y, q51.x));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q4.x, q10.w, q17.z, q24.y));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q31.x, q37.w, q44.z, q51.y));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q4.y, q11.x, q17.w, q24.z));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q31.y, q38.x, q44.w, q51.z));
+    }
+    { let ix = x0 + 2 * sx + 2; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q3.w, q10.z, q17.y, q24.x));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q30.w, q37.z, q44.y, q51.x));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q4.x, q10.w, q17.z, q24.y));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q31.x, q37.w, q44.z, q51.y));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q4.y, q11.x, q17.w, q24.z));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q31.y, q38.x, q44.w, q51.z));
+    }
+    { let ix = x0 + 3 * sx + 2; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q3.w, q10.z, q17.y, q24.x));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q30.w, q37.z, q44.y, q51.x));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q4.x, q10.w, q17.z, q24.y));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q31.x, q37.w, q44.z, q51.y));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q4.y, q11.x, q17.w, q24.z));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q31.y, q38.x, q44.w, q51.z));
+    }
+    { let ix = x0 + 0 * sx + 0; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q4.z, q11.y, q18.x, q24.w));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q31.z, q38.y, q45.x, q51.w));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q4.w, q11.z, q18.y, q25.x));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q31.w, q38.z, q45.y, q52.x));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q5.x, q11.w, q18.z, q25.y));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q32.x, q38.w, q45.z, q52.y));
+    }
+    { let ix = x0 + 1 * sx + 0; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q4.z, q11.y, q18.x, q24.w));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q31.z, q38.y, q45.x, q51.w));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q4.w, q11.z, q18.y, q25.x));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q31.w, q38.z, q45.y, q52.x));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q5.x, q11.w, q18.z, q25.y));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q32.x, q38.w, q45.z, q52.y));
+    }
+    { let ix = x0 + 2 * sx + 0; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q4.z, q11.y, q18.x, q24.w));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q31.z, q38.y, q45.x, q51.w));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q4.w, q11.z, q18.y, q25.x));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q31.w, q38.z, q45.y, q52.x));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q5.x, q11.w, q18.z, q25.y));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q32.x, q38.w, q45.z, q52.y));
+    }
+    { let ix = x0 + 3 * sx + 0; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q4.z, q11.y, q18.x, q24.w));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q31.z, q38.y, q45.x, q51.w));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q4.w, q11.z, q18.y, q25.x));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q31.w, q38.z, q45.y, q52.x));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q5.x, q11.w, q18.z, q25.y));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q32.x, q38.w, q45.z, q52.y));
+    }
+    { let ix = x0 + 0 * sx + 1; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q5.y, q12.x, q18.w, q25.z));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q32.y, q39.x, q45.w, q52.z));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q5.z, q12.y, q19.x, q25.w));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q32.z, q39.y, q46.x, q52.w));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q5.w, q12.z, q19.y, q26.x));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q32.w, q39.z, q46.y, q53.x));
+    }
+    { let ix = x0 + 1 * sx + 1; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q5.y, q12.x, q18.w, q25.z));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q32.y, q39.x, q45.w, q52.z));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q5.z, q12.y, q19.x, q25.w));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q32.z, q39.y, q46.x, q52.w));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q5.w, q12.z, q19.y, q26.x));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q32.w, q39.z, q46.y, q53.x));
+    }
+    { let ix = x0 + 2 * sx + 1; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q5.y, q12.x, q18.w, q25.z));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q32.y, q39.x, q45.w, q52.z));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q5.z, q12.y, q19.x, q25.w));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q32.z, q39.y, q46.x, q52.w));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q5.w, q12.z, q19.y, q26.x));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q32.w, q39.z, q46.y, q53.x));
+    }
+    { let ix = x0 + 3 * sx + 1; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q5.y, q12.x, q18.w, q25.z));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q32.y, q39.x, q45.w, q52.z));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q5.z, q12.y, q19.x, q25.w));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q32.z, q39.y, q46.x, q52.w));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q5.w, q12.z, q19.y, q26.x));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q32.w, q39.z, q46.y, q53.x));
+    }
+    { let ix = x0 + 0 * sx + 2; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q6.x, q12.w, q19.z, q26.y));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q33.x, q39.w, q46.z, q53.y));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q6.y, q13.x, q19.w, q26.z));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q33.y, q40.x, q46.w, q53.z));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q6.z, q13.y, q20.x, q26.w));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q33.z, q40.y, q47.x, q53.w));
+    }
+    { let ix = x0 + 1 * sx + 2; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q6.x, q12.w, q19.z, q26.y));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q33.x, q39.w, q46.z, q53.y));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q6.y, q13.x, q19.w, q26.z));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q33.y, q40.x, q46.w, q53.z));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q6.z, q13.y, q20.x, q26.w));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q33.z, q40.y, q47.x, q53.w));
+    }
+    { let ix = x0 + 2 * sx + 2; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q6.x, q12.w, q19.z, q26.y));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q33.x, q39.w, q46.z, q53.y));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q6.y, q13.x, q19.w, q26.z));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q33.y, q40.x, q46.w, q53.z));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q6.z, q13.y, q20.x, q26.w));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q33.z, q40.y, q47.x, q53.w));
+    }
+    { let ix = x0 + 3 * sx + 2; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q6.x, q12.w, q19.z, q26.y));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q33.x, q39.w, q46.z, q53.y));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q6.y, q13.x, q19.w, q26.z));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q33.y, q40.x, q46.w, q53.z));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q6.z, q13.y, q20.x, q26.w));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q33.z, q40.y, q47.x, q53.w));
+    }
+    let oc4 = p.out_c / 4u;
+    let base = ((n * p.out_h + oy) * p.out_w + ox0) * oc4 + c4;
+    if (ox0 + 0u < p.out_w) {
+        store_v4(base + 0u * oc4 + 0u, a0_0);
+        store_v4(base + 0u * oc4 + 1u, a0_1);
+    }
+    if (ox0 + 1u < p.out_w) {
+        store_v4(base + 1u * oc4 + 0u, a1_0);
+        store_v4(base + 1u * oc4 + 1u, a1_1);
+    }
+    if (ox0 + 2u < p.out_w) {
+        store_v4(base + 2u * oc4 + 0u, a2_0);
+        store_v4(base + 2u * oc4 + 1u, a2_1);
+    }
+    if (ox0 + 3u < p.out_w) {
+        store_v4(base + 3u * oc4 + 0u, a3_0);
+        store_v4(base + 3u * oc4 + 1u, a3_1);
+    }
+}

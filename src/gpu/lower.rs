@@ -310,6 +310,17 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     workgroup: [64, 1, 1],
                     row_slot: None,
                 }
+            } else if kh == 3 && kw == 3 && ic == 3 && dh == 1 && dw == 1 && oc % 8 == 0 {
+                // An RGB input layer: the filters are read as whole vectors.
+                DispatchSpec {
+                    file: ShaderFile::Conv,
+                    entry: "conv2d_3x3_c3",
+                    params,
+                    bindings,
+                    invocations: [ow.div_ceil(4), oh, n * (oc / 8)],
+                    workgroup: [8, 8, 1],
+                    row_slot: None,
+                }
             } else {
                 DispatchSpec {
                     file: ShaderFile::Conv,

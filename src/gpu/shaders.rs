@@ -63,6 +63,7 @@ impl ShaderFile {
         match self {
             ShaderFile::Conv => &[
                 "conv2d_tiled",
+                "conv2d_3x3_c3",
                 "conv2d_1x1_tiled",
                 "conv2d_1x1_v4_8x8",
                 "conv2d_1x1_v4_8x16",
