@@ -18,6 +18,22 @@ struct Conv {
 @group(0) @binding(2) var<storage, read> w: array<T>;
 @group(0) @binding(3) var<storage, read> bias: array<T>;
 @group(0) @binding(4) var<storage, read_write> y: array<T>;
+// The same input and filter seen as vectors of four channels (kernels that need in_c % 4 == 0).
+@group(0) @binding(1) var<storage, read> x4: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read> w4: array<vec4<T>>;
+@group(0) @binding(3) var<storage, read> bias4v: array<vec4<T>>;
+@group(0) @binding(4) var<storage, read_write> y4: array<vec4<T>>;
+
+// Four output channels from the vector views (out_c % 4 == 0); c4 = channel / 4.
+fn bias_v4(c4: u32) -> vec4<f32> {
+    if (p.has_bias == 0u) { return vec4<f32>(0.0); }
+    return vec4<f32>(bias4v[c4]);
+}
+
+// Stores four channels of the pixel whose first vector is at `at`, activated.
+fn store_v4(at: u32, v: vec4<f32>) {
+    y4[at] = vec4<T>(activate4(vec4<A>(v), p.act));
+}
 
 fn bias4(co: u32) -> vec4<A> {
     var b = vec4<A>(A(0.0));
@@ -63,6 +79,31 @@ fn depthwise_conv2d(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
     }
     store4(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, co, vec4<A>(acc));
+}
+
+// fully_connected reading four inputs per vector load (in_c % 4 == 0, out_c % 4 == 0).
+// grid: x = co_groups, y = batch.
+@compute @workgroup_size(64, 1, 1)
+fn fully_connected_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    if (gid.x >= p.co_groups || gid.y >= p.batch) { return; }
+    let k = p.in_c / 4u;
+    let xr = gid.y * k;
+    let co = gid.x * 4u;
+    let w0 = co * k;
+    let w1 = w0 + k;
+    let w2 = w1 + k;
+    let w3 = w2 + k;
+    var acc = bias_v4(gid.x);
+    for (var i0 = 0u; i0 < k; i0 += 4u) {
+        var part = vec4<A>(A(0.0));
+        for (var i = i0; i < min(i0 + 4u, k); i++) {
+            let m = mat4x4<A>(vec4<A>(w4[w0 + i]), vec4<A>(w4[w1 + i]), vec4<A>(w4[w2 + i]),
+                              vec4<A>(w4[w3 + i]));
+            part += vec4<A>(x4[xr + i]) * m;
+        }
+        acc += vec4<f32>(part);
+    }
+    store_v4(gid.y * p.co_groups + gid.x, acc);
 }
 
 // out[b, o] = sum_i x[b, i] * w[o, i] + bias[o]; in_c = inputs per row, out_c = outputs,
@@ -366,5 +407,876 @@ fn conv2d_tiled(@builtin(global_invocation_id) gid: vec3<u32>) {
         if (j == 3u) { lo = l3; hi = h3; }
         store4((base + j) * p.out_c, co, vec4<A>(lo));
         if (co + 4u < p.out_c) { store4((base + j) * p.out_c, co + 4u, vec4<A>(hi)); }
+    }
+}
+
+// Four channels of input column `ix` in row `row` from the vector view (zero outside the image).
+// Branch-free: the column is clamped into the image and the value masked, so lanes do not
+// diverge at the borders.
+fn column_v4(row: u32, ix: i32, c4: u32) -> vec4<A> {
+    let inside = ix >= 0 && ix < i32(p.in_w);
+    let cx = u32(clamp(ix, 0, i32(p.in_w) - 1));
+    return select(vec4<A>(A(0.0)), vec4<A>(x4[(row + cx) * (p.in_c / 4u) + c4]), inside);
+}
+
+// depthwise3x3_s1 reading and writing four channels as one vector (channels % 4 == 0).
+// grid: x = ceil(out_w / 4), y = ceil(out_h / 2), z = batch * channels / 4.
+@compute @workgroup_size(8, 8, 1)
+fn depthwise3x3_s1_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ox0 = gid.x * 4u;
+    let oy = gid.y * 2u;
+    if (ox0 >= p.out_w || oy >= p.out_h || gid.z >= p.batch * p.co_groups) { return; }
+    let n = gid.z / p.co_groups;
+    let c4 = gid.z % p.co_groups;
+    let C4 = p.co_groups;
+    let k0 = vec4<A>(w4[c4]); let k1 = vec4<A>(w4[C4 + c4]); let k2 = vec4<A>(w4[2u * C4 + c4]);
+    let k3 = vec4<A>(w4[3u * C4 + c4]); let k4 = vec4<A>(w4[4u * C4 + c4]); let k5 = vec4<A>(w4[5u * C4 + c4]);
+    let k6 = vec4<A>(w4[6u * C4 + c4]); let k7 = vec4<A>(w4[7u * C4 + c4]); let k8 = vec4<A>(w4[8u * C4 + c4]);
+    let b = bias_v4(c4);
+    var a0 = b; var a1 = b; var a2 = b; var a3 = b;
+    var d0 = b; var d1 = b; var d2 = b; var d3 = b;
+    let ix = i32(ox0) - p.pad_left;
+    for (var r = 0u; r < 4u; r++) {
+        let iy = i32(oy + r) - p.pad_top;
+        if (iy < 0 || iy >= i32(p.in_h)) { continue; }
+        let row = (n * p.in_h + u32(iy)) * p.in_w;
+        let c0 = column_v4(row, ix, c4); let c1 = column_v4(row, ix + 1, c4);
+        let c2 = column_v4(row, ix + 2, c4); let c3 = column_v4(row, ix + 3, c4);
+        let c4_ = column_v4(row, ix + 4, c4); let c5 = column_v4(row, ix + 5, c4);
+        if (r < 3u) {
+            var t0 = k0; var t1 = k1; var t2 = k2;
+            if (r == 1u) { t0 = k3; t1 = k4; t2 = k5; }
+            if (r == 2u) { t0 = k6; t1 = k7; t2 = k8; }
+            a0 += vec4<f32>(c0 * t0 + c1 * t1 + c2 * t2);
+            a1 += vec4<f32>(c1 * t0 + c2 * t1 + c3 * t2);
+            a2 += vec4<f32>(c2 * t0 + c3 * t1 + c4_ * t2);
+            a3 += vec4<f32>(c3 * t0 + c4_ * t1 + c5 * t2);
+        }
+        if (r > 0u) {
+            var t0 = k0; var t1 = k1; var t2 = k2;
+            if (r == 2u) { t0 = k3; t1 = k4; t2 = k5; }
+            if (r == 3u) { t0 = k6; t1 = k7; t2 = k8; }
+            d0 += vec4<f32>(c0 * t0 + c1 * t1 + c2 * t2);
+            d1 += vec4<f32>(c1 * t0 + c2 * t1 + c3 * t2);
+            d2 += vec4<f32>(c2 * t0 + c3 * t1 + c4_ * t2);
+            d3 += vec4<f32>(c3 * t0 + c4_ * t1 + c5 * t2);
+        }
+    }
+    store_row_v4(n, oy, ox0, c4, a0, a1, a2, a3);
+    if (oy + 1u < p.out_h) { store_row_v4(n, oy + 1u, ox0, c4, d0, d1, d2, d3); }
+}
+
+fn store_row_v4(n: u32, oy: u32, ox0: u32, c4: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>) {
+    let C4 = p.co_groups;
+    let at = ((n * p.out_h + oy) * p.out_w + ox0) * C4 + c4;
+    store_v4(at, a0);
+    if (ox0 + 1u < p.out_w) { store_v4(at + C4, a1); }
+    if (ox0 + 2u < p.out_w) { store_v4(at + 2u * C4, a2); }
+    if (ox0 + 3u < p.out_w) { store_v4(at + 3u * C4, a3); }
+}
+
+// depthwise3x3_s2 with vector loads and stores (channels % 4 == 0).
+// grid: x = ceil(out_w / 4), y = out_h, z = batch * channels / 4.
+@compute @workgroup_size(8, 8, 1)
+fn depthwise3x3_s2_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ox0 = gid.x * 4u;
+    let oy = gid.y;
+    if (ox0 >= p.out_w || oy >= p.out_h || gid.z >= p.batch * p.co_groups) { return; }
+    let n = gid.z / p.co_groups;
+    let c4 = gid.z % p.co_groups;
+    let C4 = p.co_groups;
+    let b = bias_v4(c4);
+    var a0 = b; var a1 = b; var a2 = b; var a3 = b;
+    let ix = i32(ox0 * 2u) - p.pad_left;
+    for (var ky = 0u; ky < 3u; ky++) {
+        let iy = i32(oy * 2u + ky) - p.pad_top;
+        if (iy < 0 || iy >= i32(p.in_h)) { continue; }
+        let row = (n * p.in_h + u32(iy)) * p.in_w;
+        let c0 = column_v4(row, ix, c4); let c1 = column_v4(row, ix + 1, c4);
+        let c2 = column_v4(row, ix + 2, c4); let c3 = column_v4(row, ix + 3, c4);
+        let c4_ = column_v4(row, ix + 4, c4); let c5 = column_v4(row, ix + 5, c4);
+        let c6 = column_v4(row, ix + 6, c4); let c7 = column_v4(row, ix + 7, c4);
+        let c8 = column_v4(row, ix + 8, c4);
+        let k0 = vec4<A>(w4[ky * 3u * C4 + c4]);
+        let k1 = vec4<A>(w4[(ky * 3u + 1u) * C4 + c4]);
+        let k2 = vec4<A>(w4[(ky * 3u + 2u) * C4 + c4]);
+        a0 += vec4<f32>(c0 * k0 + c1 * k1 + c2 * k2);
+        a1 += vec4<f32>(c2 * k0 + c3 * k1 + c4_ * k2);
+        a2 += vec4<f32>(c4_ * k0 + c5 * k1 + c6 * k2);
+        a3 += vec4<f32>(c6 * k0 + c7 * k1 + c8 * k2);
+    }
+    store_row_v4(n, oy, ox0, c4, a0, a1, a2, a3);
+}
+
+// 1x1 convolution, 8 pixels x 8 output channels per invocation, four input channels per
+// step read as vectors (in_c % 4 == 0, out_c % 4 == 0). grid: x = ceil(pixels / 8),
+// y = ceil(out_c / 8).
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_v4_8x8(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let pixels = p.batch * p.out_h * p.out_w;
+    let p0 = gid.x * 8u;
+    let co = gid.y * 8u;
+    if (p0 >= pixels || co >= p.out_c) { return; }
+    let k = p.in_c / 4u;
+    let last = pixels - 1u;
+    let lc = p.out_c - 1u;
+    let xa0 = min(p0 + 0u, last) * k;
+    let xa1 = min(p0 + 1u, last) * k;
+    let xa2 = min(p0 + 2u, last) * k;
+    let xa3 = min(p0 + 3u, last) * k;
+    let xa4 = min(p0 + 4u, last) * k;
+    let xa5 = min(p0 + 5u, last) * k;
+    let xa6 = min(p0 + 6u, last) * k;
+    let xa7 = min(p0 + 7u, last) * k;
+    let wa0 = min(co + 0u, lc) * k;
+    let wa1 = min(co + 1u, lc) * k;
+    let wa2 = min(co + 2u, lc) * k;
+    let wa3 = min(co + 3u, lc) * k;
+    let wa4 = min(co + 4u, lc) * k;
+    let wa5 = min(co + 5u, lc) * k;
+    let wa6 = min(co + 6u, lc) * k;
+    let wa7 = min(co + 7u, lc) * k;
+    let c4 = co / 4u;
+    let lg = lc / 4u;
+    let b0 = bias_v4(min(c4 + 0u, lg));
+    let b1 = bias_v4(min(c4 + 1u, lg));
+    var a0_0 = b0; var a0_1 = b1;
+    var a1_0 = b0; var a1_1 = b1;
+    var a2_0 = b0; var a2_1 = b1;
+    var a3_0 = b0; var a3_1 = b1;
+    var a4_0 = b0; var a4_1 = b1;
+    var a5_0 = b0; var a5_1 = b1;
+    var a6_0 = b0; var a6_1 = b1;
+    var a7_0 = b0; var a7_1 = b1;
+    for (var c = 0u; c < k; c++) {
+        let m0 = mat4x4<A>(vec4<A>(w4[wa0 + c]), vec4<A>(w4[wa1 + c]), vec4<A>(w4[wa2 + c]), vec4<A>(w4[wa3 + c]));
+        let m1 = mat4x4<A>(vec4<A>(w4[wa4 + c]), vec4<A>(w4[wa5 + c]), vec4<A>(w4[wa6 + c]), vec4<A>(w4[wa7 + c]));
+        let v0 = vec4<A>(x4[xa0 + c]);
+        a0_0 += vec4<f32>(v0 * m0); a0_1 += vec4<f32>(v0 * m1);
+        let v1 = vec4<A>(x4[xa1 + c]);
+        a1_0 += vec4<f32>(v1 * m0); a1_1 += vec4<f32>(v1 * m1);
+        let v2 = vec4<A>(x4[xa2 + c]);
+        a2_0 += vec4<f32>(v2 * m0); a2_1 += vec4<f32>(v2 * m1);
+        let v3 = vec4<A>(x4[xa3 + c]);
+        a3_0 += vec4<f32>(v3 * m0); a3_1 += vec4<f32>(v3 * m1);
+        let v4 = vec4<A>(x4[xa4 + c]);
+        a4_0 += vec4<f32>(v4 * m0); a4_1 += vec4<f32>(v4 * m1);
+        let v5 = vec4<A>(x4[xa5 + c]);
+        a5_0 += vec4<f32>(v5 * m0); a5_1 += vec4<f32>(v5 * m1);
+        let v6 = vec4<A>(x4[xa6 + c]);
+        a6_0 += vec4<f32>(v6 * m0); a6_1 += vec4<f32>(v6 * m1);
+        let v7 = vec4<A>(x4[xa7 + c]);
+        a7_0 += vec4<f32>(v7 * m0); a7_1 += vec4<f32>(v7 * m1);
+    }
+    let oc4 = p.out_c / 4u;
+    if (p0 + 0u < pixels) {
+        let at = (p0 + 0u) * oc4 + c4;
+        store_v4(at, a0_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a0_1); }
+    }
+    if (p0 + 1u < pixels) {
+        let at = (p0 + 1u) * oc4 + c4;
+        store_v4(at, a1_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a1_1); }
+    }
+    if (p0 + 2u < pixels) {
+        let at = (p0 + 2u) * oc4 + c4;
+        store_v4(at, a2_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a2_1); }
+    }
+    if (p0 + 3u < pixels) {
+        let at = (p0 + 3u) * oc4 + c4;
+        store_v4(at, a3_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a3_1); }
+    }
+    if (p0 + 4u < pixels) {
+        let at = (p0 + 4u) * oc4 + c4;
+        store_v4(at, a4_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a4_1); }
+    }
+    if (p0 + 5u < pixels) {
+        let at = (p0 + 5u) * oc4 + c4;
+        store_v4(at, a5_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a5_1); }
+    }
+    if (p0 + 6u < pixels) {
+        let at = (p0 + 6u) * oc4 + c4;
+        store_v4(at, a6_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a6_1); }
+    }
+    if (p0 + 7u < pixels) {
+        let at = (p0 + 7u) * oc4 + c4;
+        store_v4(at, a7_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a7_1); }
+    }
+}
+
+// 1x1 convolution, 8 pixels x 16 output channels per invocation, four input channels per
+// step read as vectors (in_c % 4 == 0, out_c % 4 == 0). grid: x = ceil(pixels / 8),
+// y = ceil(out_c / 16).
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_v4_8x16(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let pixels = p.batch * p.out_h * p.out_w;
+    let p0 = gid.x * 8u;
+    let co = gid.y * 16u;
+    if (p0 >= pixels || co >= p.out_c) { return; }
+    let k = p.in_c / 4u;
+    let last = pixels - 1u;
+    let lc = p.out_c - 1u;
+    let xa0 = min(p0 + 0u, last) * k;
+    let xa1 = min(p0 + 1u, last) * k;
+    let xa2 = min(p0 + 2u, last) * k;
+    let xa3 = min(p0 + 3u, last) * k;
+    let xa4 = min(p0 + 4u, last) * k;
+    let xa5 = min(p0 + 5u, last) * k;
+    let xa6 = min(p0 + 6u, last) * k;
+    let xa7 = min(p0 + 7u, last) * k;
+    let wa0 = min(co + 0u, lc) * k;
+    let wa1 = min(co + 1u, lc) * k;
+    let wa2 = min(co + 2u, lc) * k;
+    let wa3 = min(co + 3u, lc) * k;
+    let wa4 = min(co + 4u, lc) * k;
+    let wa5 = min(co + 5u, lc) * k;
+    let wa6 = min(co + 6u, lc) * k;
+    let wa7 = min(co + 7u, lc) * k;
+    let wa8 = min(co + 8u, lc) * k;
+    let wa9 = min(co + 9u, lc) * k;
+    let wa10 = min(co + 10u, lc) * k;
+    let wa11 = min(co + 11u, lc) * k;
+    let wa12 = min(co + 12u, lc) * k;
+    let wa13 = min(co + 13u, lc) * k;
+    let wa14 = min(co + 14u, lc) * k;
+    let wa15 = min(co + 15u, lc) * k;
+    let c4 = co / 4u;
+    let lg = lc / 4u;
+    let b0 = bias_v4(min(c4 + 0u, lg));
+    let b1 = bias_v4(min(c4 + 1u, lg));
+    let b2 = bias_v4(min(c4 + 2u, lg));
+    let b3 = bias_v4(min(c4 + 3u, lg));
+    var a0_0 = b0; var a0_1 = b1; var a0_2 = b2; var a0_3 = b3;
+    var a1_0 = b0; var a1_1 = b1; var a1_2 = b2; var a1_3 = b3;
+    var a2_0 = b0; var a2_1 = b1; var a2_2 = b2; var a2_3 = b3;
+    var a3_0 = b0; var a3_1 = b1; var a3_2 = b2; var a3_3 = b3;
+    var a4_0 = b0; var a4_1 = b1; var a4_2 = b2; var a4_3 = b3;
+    var a5_0 = b0; var a5_1 = b1; var a5_2 = b2; var a5_3 = b3;
+    var a6_0 = b0; var a6_1 = b1; var a6_2 = b2; var a6_3 = b3;
+    var a7_0 = b0; var a7_1 = b1; var a7_2 = b2; var a7_3 = b3;
+    for (var c = 0u; c < k; c++) {
+        let m0 = mat4x4<A>(vec4<A>(w4[wa0 + c]), vec4<A>(w4[wa1 + c]), vec4<A>(w4[wa2 + c]), vec4<A>(w4[wa3 + c]));
+        let m1 = mat4x4<A>(vec4<A>(w4[wa4 + c]), vec4<A>(w4[wa5 + c]), vec4<A>(w4[wa6 + c]), vec4<A>(w4[wa7 + c]));
+        let m2 = mat4x4<A>(vec4<A>(w4[wa8 + c]), vec4<A>(w4[wa9 + c]), vec4<A>(w4[wa10 + c]), vec4<A>(w4[wa11 + c]));
+        let m3 = mat4x4<A>(vec4<A>(w4[wa12 + c]), vec4<A>(w4[wa13 + c]), vec4<A>(w4[wa14 + c]), vec4<A>(w4[wa15 + c]));
+        let v0 = vec4<A>(x4[xa0 + c]);
+        a0_0 += vec4<f32>(v0 * m0); a0_1 += vec4<f32>(v0 * m1); a0_2 += vec4<f32>(v0 * m2); a0_3 += vec4<f32>(v0 * m3);
+        let v1 = vec4<A>(x4[xa1 + c]);
+        a1_0 += vec4<f32>(v1 * m0); a1_1 += vec4<f32>(v1 * m1); a1_2 += vec4<f32>(v1 * m2); a1_3 += vec4<f32>(v1 * m3);
+        let v2 = vec4<A>(x4[xa2 + c]);
+        a2_0 += vec4<f32>(v2 * m0); a2_1 += vec4<f32>(v2 * m1); a2_2 += vec4<f32>(v2 * m2); a2_3 += vec4<f32>(v2 * m3);
+        let v3 = vec4<A>(x4[xa3 + c]);
+        a3_0 += vec4<f32>(v3 * m0); a3_1 += vec4<f32>(v3 * m1); a3_2 += vec4<f32>(v3 * m2); a3_3 += vec4<f32>(v3 * m3);
+        let v4 = vec4<A>(x4[xa4 + c]);
+        a4_0 += vec4<f32>(v4 * m0); a4_1 += vec4<f32>(v4 * m1); a4_2 += vec4<f32>(v4 * m2); a4_3 += vec4<f32>(v4 * m3);
+        let v5 = vec4<A>(x4[xa5 + c]);
+        a5_0 += vec4<f32>(v5 * m0); a5_1 += vec4<f32>(v5 * m1); a5_2 += vec4<f32>(v5 * m2); a5_3 += vec4<f32>(v5 * m3);
+        let v6 = vec4<A>(x4[xa6 + c]);
+        a6_0 += vec4<f32>(v6 * m0); a6_1 += vec4<f32>(v6 * m1); a6_2 += vec4<f32>(v6 * m2); a6_3 += vec4<f32>(v6 * m3);
+        let v7 = vec4<A>(x4[xa7 + c]);
+        a7_0 += vec4<f32>(v7 * m0); a7_1 += vec4<f32>(v7 * m1); a7_2 += vec4<f32>(v7 * m2); a7_3 += vec4<f32>(v7 * m3);
+    }
+    let oc4 = p.out_c / 4u;
+    if (p0 + 0u < pixels) {
+        let at = (p0 + 0u) * oc4 + c4;
+        store_v4(at, a0_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a0_1); }
+        if (c4 + 2u < oc4) { store_v4(at + 2u, a0_2); }
+        if (c4 + 3u < oc4) { store_v4(at + 3u, a0_3); }
+    }
+    if (p0 + 1u < pixels) {
+        let at = (p0 + 1u) * oc4 + c4;
+        store_v4(at, a1_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a1_1); }
+        if (c4 + 2u < oc4) { store_v4(at + 2u, a1_2); }
+        if (c4 + 3u < oc4) { store_v4(at + 3u, a1_3); }
+    }
+    if (p0 + 2u < pixels) {
+        let at = (p0 + 2u) * oc4 + c4;
+        store_v4(at, a2_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a2_1); }
+        if (c4 + 2u < oc4) { store_v4(at + 2u, a2_2); }
+        if (c4 + 3u < oc4) { store_v4(at + 3u, a2_3); }
+    }
+    if (p0 + 3u < pixels) {
+        let at = (p0 + 3u) * oc4 + c4;
+        store_v4(at, a3_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a3_1); }
+        if (c4 + 2u < oc4) { store_v4(at + 2u, a3_2); }
+        if (c4 + 3u < oc4) { store_v4(at + 3u, a3_3); }
+    }
+    if (p0 + 4u < pixels) {
+        let at = (p0 + 4u) * oc4 + c4;
+        store_v4(at, a4_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a4_1); }
+        if (c4 + 2u < oc4) { store_v4(at + 2u, a4_2); }
+        if (c4 + 3u < oc4) { store_v4(at + 3u, a4_3); }
+    }
+    if (p0 + 5u < pixels) {
+        let at = (p0 + 5u) * oc4 + c4;
+        store_v4(at, a5_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a5_1); }
+        if (c4 + 2u < oc4) { store_v4(at + 2u, a5_2); }
+        if (c4 + 3u < oc4) { store_v4(at + 3u, a5_3); }
+    }
+    if (p0 + 6u < pixels) {
+        let at = (p0 + 6u) * oc4 + c4;
+        store_v4(at, a6_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a6_1); }
+        if (c4 + 2u < oc4) { store_v4(at + 2u, a6_2); }
+        if (c4 + 3u < oc4) { store_v4(at + 3u, a6_3); }
+    }
+    if (p0 + 7u < pixels) {
+        let at = (p0 + 7u) * oc4 + c4;
+        store_v4(at, a7_0);
+        if (c4 + 1u < oc4) { store_v4(at + 1u, a7_1); }
+        if (c4 + 2u < oc4) { store_v4(at + 2u, a7_2); }
+        if (c4 + 3u < oc4) { store_v4(at + 3u, a7_3); }
+    }
+}
+
+// 3x3 convolution of a three-channel input (an RGB image), dilation 1: one invocation computes
+// 4 neighbouring output pixels (along x) of 8 output channels. The 8 filters (8 x 27 values,
+// contiguous in OHWI) are read as 54 vectors; input values are read once per pixel and tap,
+// clamped into the image and masked (no branches at the borders). Needs out_c % 8 == 0.
+// grid: x = ceil(out_w / 4), y = out_h, z = batch * out_c / 8.
+@compute @workgroup_size(8, 8, 1)
+fn conv2d_3x3_c3(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ox0 = gid.x * 4u;
+    let oy = gid.y;
+    let blocks = p.out_c / 8u;
+    if (ox0 >= p.out_w || oy >= p.out_h || gid.z >= p.batch * blocks) { return; }
+    let n = gid.z / blocks;
+    let co = (gid.z % blocks) * 8u;
+    let wb = co * 27u / 4u;
+    let q0 = vec4<A>(w4[wb + 0u]);
+    let q1 = vec4<A>(w4[wb + 1u]);
+    let q2 = vec4<A>(w4[wb + 2u]);
+    let q3 = vec4<A>(w4[wb + 3u]);
+    let q4 = vec4<A>(w4[wb + 4u]);
+    let q5 = vec4<A>(w4[wb + 5u]);
+    let q6 = vec4<A>(w4[wb + 6u]);
+    let q7 = vec4<A>(w4[wb + 7u]);
+    let q8 = vec4<A>(w4[wb + 8u]);
+    let q9 = vec4<A>(w4[wb + 9u]);
+    let q10 = vec4<A>(w4[wb + 10u]);
+    let q11 = vec4<A>(w4[wb + 11u]);
+    let q12 = vec4<A>(w4[wb + 12u]);
+    let q13 = vec4<A>(w4[wb + 13u]);
+    let q14 = vec4<A>(w4[wb + 14u]);
+    let q15 = vec4<A>(w4[wb + 15u]);
+    let q16 = vec4<A>(w4[wb + 16u]);
+    let q17 = vec4<A>(w4[wb + 17u]);
+    let q18 = vec4<A>(w4[wb + 18u]);
+    let q19 = vec4<A>(w4[wb + 19u]);
+    let q20 = vec4<A>(w4[wb + 20u]);
+    let q21 = vec4<A>(w4[wb + 21u]);
+    let q22 = vec4<A>(w4[wb + 22u]);
+    let q23 = vec4<A>(w4[wb + 23u]);
+    let q24 = vec4<A>(w4[wb + 24u]);
+    let q25 = vec4<A>(w4[wb + 25u]);
+    let q26 = vec4<A>(w4[wb + 26u]);
+    let q27 = vec4<A>(w4[wb + 27u]);
+    let q28 = vec4<A>(w4[wb + 28u]);
+    let q29 = vec4<A>(w4[wb + 29u]);
+    let q30 = vec4<A>(w4[wb + 30u]);
+    let q31 = vec4<A>(w4[wb + 31u]);
+    let q32 = vec4<A>(w4[wb + 32u]);
+    let q33 = vec4<A>(w4[wb + 33u]);
+    let q34 = vec4<A>(w4[wb + 34u]);
+    let q35 = vec4<A>(w4[wb + 35u]);
+    let q36 = vec4<A>(w4[wb + 36u]);
+    let q37 = vec4<A>(w4[wb + 37u]);
+    let q38 = vec4<A>(w4[wb + 38u]);
+    let q39 = vec4<A>(w4[wb + 39u]);
+    let q40 = vec4<A>(w4[wb + 40u]);
+    let q41 = vec4<A>(w4[wb + 41u]);
+    let q42 = vec4<A>(w4[wb + 42u]);
+    let q43 = vec4<A>(w4[wb + 43u]);
+    let q44 = vec4<A>(w4[wb + 44u]);
+    let q45 = vec4<A>(w4[wb + 45u]);
+    let q46 = vec4<A>(w4[wb + 46u]);
+    let q47 = vec4<A>(w4[wb + 47u]);
+    let q48 = vec4<A>(w4[wb + 48u]);
+    let q49 = vec4<A>(w4[wb + 49u]);
+    let q50 = vec4<A>(w4[wb + 50u]);
+    let q51 = vec4<A>(w4[wb + 51u]);
+    let q52 = vec4<A>(w4[wb + 52u]);
+    let q53 = vec4<A>(w4[wb + 53u]);
+    let c4 = co / 4u;
+    let b0 = bias_v4(c4 + 0u);
+    let b1 = bias_v4(c4 + 1u);
+    var a0_0 = b0; var a0_1 = b1;
+    var a1_0 = b0; var a1_1 = b1;
+    var a2_0 = b0; var a2_1 = b1;
+    var a3_0 = b0; var a3_1 = b1;
+    let sx = i32(p.stride_w);
+    let x0 = i32(ox0) * sx - p.pad_left;
+    let wmax = i32(p.in_w) - 1;
+    let iy0 = i32(oy * p.stride_h + 0u) - p.pad_top;
+    let rin0 = iy0 >= 0 && iy0 < i32(p.in_h);
+    let row0 = (n * p.in_h + u32(clamp(iy0, 0, i32(p.in_h) - 1))) * p.in_w;
+    let iy1 = i32(oy * p.stride_h + 1u) - p.pad_top;
+    let rin1 = iy1 >= 0 && iy1 < i32(p.in_h);
+    let row1 = (n * p.in_h + u32(clamp(iy1, 0, i32(p.in_h) - 1))) * p.in_w;
+    let iy2 = i32(oy * p.stride_h + 2u) - p.pad_top;
+    let rin2 = iy2 >= 0 && iy2 < i32(p.in_h);
+    let row2 = (n * p.in_h + u32(clamp(iy2, 0, i32(p.in_h) - 1))) * p.in_w;
+    { let ix = x0 + 0 * sx + 0; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q0.x, q6.w, q13.z, q20.y));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q27.x, q33.w, q40.z, q47.y));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q0.y, q7.x, q13.w, q20.z));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q27.y, q34.x, q40.w, q47.z));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q0.z, q7.y, q14.x, q20.w));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q27.z, q34.y, q41.x, q47.w));
+    }
+    { let ix = x0 + 1 * sx + 0; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q0.x, q6.w, q13.z, q20.y));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q27.x, q33.w, q40.z, q47.y));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q0.y, q7.x, q13.w, q20.z));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q27.y, q34.x, q40.w, q47.z));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q0.z, q7.y, q14.x, q20.w));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q27.z, q34.y, q41.x, q47.w));
+    }
+    { let ix = x0 + 2 * sx + 0; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q0.x, q6.w, q13.z, q20.y));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q27.x, q33.w, q40.z, q47.y));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q0.y, q7.x, q13.w, q20.z));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q27.y, q34.x, q40.w, q47.z));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q0.z, q7.y, q14.x, q20.w));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q27.z, q34.y, q41.x, q47.w));
+    }
+    { let ix = x0 + 3 * sx + 0; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q0.x, q6.w, q13.z, q20.y));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q27.x, q33.w, q40.z, q47.y));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q0.y, q7.x, q13.w, q20.z));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q27.y, q34.x, q40.w, q47.z));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q0.z, q7.y, q14.x, q20.w));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q27.z, q34.y, q41.x, q47.w));
+    }
+    { let ix = x0 + 0 * sx + 1; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q0.w, q7.z, q14.y, q21.x));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q27.w, q34.z, q41.y, q48.x));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q1.x, q7.w, q14.z, q21.y));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q28.x, q34.w, q41.z, q48.y));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q1.y, q8.x, q14.w, q21.z));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q28.y, q35.x, q41.w, q48.z));
+    }
+    { let ix = x0 + 1 * sx + 1; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q0.w, q7.z, q14.y, q21.x));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q27.w, q34.z, q41.y, q48.x));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q1.x, q7.w, q14.z, q21.y));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q28.x, q34.w, q41.z, q48.y));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q1.y, q8.x, q14.w, q21.z));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q28.y, q35.x, q41.w, q48.z));
+    }
+    { let ix = x0 + 2 * sx + 1; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q0.w, q7.z, q14.y, q21.x));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q27.w, q34.z, q41.y, q48.x));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q1.x, q7.w, q14.z, q21.y));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q28.x, q34.w, q41.z, q48.y));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q1.y, q8.x, q14.w, q21.z));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q28.y, q35.x, q41.w, q48.z));
+    }
+    { let ix = x0 + 3 * sx + 1; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q0.w, q7.z, q14.y, q21.x));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q27.w, q34.z, q41.y, q48.x));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q1.x, q7.w, q14.z, q21.y));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q28.x, q34.w, q41.z, q48.y));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q1.y, q8.x, q14.w, q21.z));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q28.y, q35.x, q41.w, q48.z));
+    }
+    { let ix = x0 + 0 * sx + 2; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q1.z, q8.y, q15.x, q21.w));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q28.z, q35.y, q42.x, q48.w));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q1.w, q8.z, q15.y, q22.x));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q28.w, q35.z, q42.y, q49.x));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q2.x, q8.w, q15.z, q22.y));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q29.x, q35.w, q42.z, q49.y));
+    }
+    { let ix = x0 + 1 * sx + 2; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q1.z, q8.y, q15.x, q21.w));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q28.z, q35.y, q42.x, q48.w));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q1.w, q8.z, q15.y, q22.x));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q28.w, q35.z, q42.y, q49.x));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q2.x, q8.w, q15.z, q22.y));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q29.x, q35.w, q42.z, q49.y));
+    }
+    { let ix = x0 + 2 * sx + 2; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q1.z, q8.y, q15.x, q21.w));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q28.z, q35.y, q42.x, q48.w));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q1.w, q8.z, q15.y, q22.x));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q28.w, q35.z, q42.y, q49.x));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q2.x, q8.w, q15.z, q22.y));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q29.x, q35.w, q42.z, q49.y));
+    }
+    { let ix = x0 + 3 * sx + 2; let ok = rin0 && ix >= 0 && ix <= wmax;
+      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q1.z, q8.y, q15.x, q21.w));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q28.z, q35.y, q42.x, q48.w));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q1.w, q8.z, q15.y, q22.x));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q28.w, q35.z, q42.y, q49.x));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q2.x, q8.w, q15.z, q22.y));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q29.x, q35.w, q42.z, q49.y));
+    }
+    { let ix = x0 + 0 * sx + 0; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q2.y, q9.x, q15.w, q22.z));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q29.y, q36.x, q42.w, q49.z));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q2.z, q9.y, q16.x, q22.w));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q29.z, q36.y, q43.x, q49.w));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q2.w, q9.z, q16.y, q23.x));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q29.w, q36.z, q43.y, q50.x));
+    }
+    { let ix = x0 + 1 * sx + 0; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q2.y, q9.x, q15.w, q22.z));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q29.y, q36.x, q42.w, q49.z));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q2.z, q9.y, q16.x, q22.w));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q29.z, q36.y, q43.x, q49.w));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q2.w, q9.z, q16.y, q23.x));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q29.w, q36.z, q43.y, q50.x));
+    }
+    { let ix = x0 + 2 * sx + 0; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q2.y, q9.x, q15.w, q22.z));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q29.y, q36.x, q42.w, q49.z));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q2.z, q9.y, q16.x, q22.w));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q29.z, q36.y, q43.x, q49.w));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q2.w, q9.z, q16.y, q23.x));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q29.w, q36.z, q43.y, q50.x));
+    }
+    { let ix = x0 + 3 * sx + 0; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q2.y, q9.x, q15.w, q22.z));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q29.y, q36.x, q42.w, q49.z));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q2.z, q9.y, q16.x, q22.w));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q29.z, q36.y, q43.x, q49.w));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q2.w, q9.z, q16.y, q23.x));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q29.w, q36.z, q43.y, q50.x));
+    }
+    { let ix = x0 + 0 * sx + 1; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q3.x, q9.w, q16.z, q23.y));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q30.x, q36.w, q43.z, q50.y));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q3.y, q10.x, q16.w, q23.z));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q30.y, q37.x, q43.w, q50.z));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q3.z, q10.y, q17.x, q23.w));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q30.z, q37.y, q44.x, q50.w));
+    }
+    { let ix = x0 + 1 * sx + 1; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q3.x, q9.w, q16.z, q23.y));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q30.x, q36.w, q43.z, q50.y));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q3.y, q10.x, q16.w, q23.z));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q30.y, q37.x, q43.w, q50.z));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q3.z, q10.y, q17.x, q23.w));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q30.z, q37.y, q44.x, q50.w));
+    }
+    { let ix = x0 + 2 * sx + 1; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q3.x, q9.w, q16.z, q23.y));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q30.x, q36.w, q43.z, q50.y));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q3.y, q10.x, q16.w, q23.z));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q30.y, q37.x, q43.w, q50.z));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q3.z, q10.y, q17.x, q23.w));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q30.z, q37.y, q44.x, q50.w));
+    }
+    { let ix = x0 + 3 * sx + 1; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q3.x, q9.w, q16.z, q23.y));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q30.x, q36.w, q43.z, q50.y));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q3.y, q10.x, q16.w, q23.z));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q30.y, q37.x, q43.w, q50.z));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q3.z, q10.y, q17.x, q23.w));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q30.z, q37.y, q44.x, q50.w));
+    }
+    { let ix = x0 + 0 * sx + 2; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q3.w, q10.z, q17.y, q24.x));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q30.w, q37.z, q44.y, q51.x));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q4.x, q10.w, q17.z, q24.y));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q31.x, q37.w, q44.z, q51.y));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q4.y, q11.x, q17.w, q24.z));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q31.y, q38.x, q44.w, q51.z));
+    }
+    { let ix = x0 + 1 * sx + 2; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q3.w, q10.z, q17.y, q24.x));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q30.w, q37.z, q44.y, q51.x));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q4.x, q10.w, q17.z, q24.y));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q31.x, q37.w, q44.z, q51.y));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q4.y, q11.x, q17.w, q24.z));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q31.y, q38.x, q44.w, q51.z));
+    }
+    { let ix = x0 + 2 * sx + 2; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q3.w, q10.z, q17.y, q24.x));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q30.w, q37.z, q44.y, q51.x));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q4.x, q10.w, q17.z, q24.y));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q31.x, q37.w, q44.z, q51.y));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q4.y, q11.x, q17.w, q24.z));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q31.y, q38.x, q44.w, q51.z));
+    }
+    { let ix = x0 + 3 * sx + 2; let ok = rin1 && ix >= 0 && ix <= wmax;
+      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q3.w, q10.z, q17.y, q24.x));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q30.w, q37.z, q44.y, q51.x));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q4.x, q10.w, q17.z, q24.y));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q31.x, q37.w, q44.z, q51.y));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q4.y, q11.x, q17.w, q24.z));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q31.y, q38.x, q44.w, q51.z));
+    }
+    { let ix = x0 + 0 * sx + 0; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q4.z, q11.y, q18.x, q24.w));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q31.z, q38.y, q45.x, q51.w));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q4.w, q11.z, q18.y, q25.x));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q31.w, q38.z, q45.y, q52.x));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q5.x, q11.w, q18.z, q25.y));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q32.x, q38.w, q45.z, q52.y));
+    }
+    { let ix = x0 + 1 * sx + 0; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q4.z, q11.y, q18.x, q24.w));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q31.z, q38.y, q45.x, q51.w));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q4.w, q11.z, q18.y, q25.x));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q31.w, q38.z, q45.y, q52.x));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q5.x, q11.w, q18.z, q25.y));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q32.x, q38.w, q45.z, q52.y));
+    }
+    { let ix = x0 + 2 * sx + 0; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q4.z, q11.y, q18.x, q24.w));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q31.z, q38.y, q45.x, q51.w));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q4.w, q11.z, q18.y, q25.x));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q31.w, q38.z, q45.y, q52.x));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q5.x, q11.w, q18.z, q25.y));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q32.x, q38.w, q45.z, q52.y));
+    }
+    { let ix = x0 + 3 * sx + 0; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q4.z, q11.y, q18.x, q24.w));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q31.z, q38.y, q45.x, q51.w));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q4.w, q11.z, q18.y, q25.x));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q31.w, q38.z, q45.y, q52.x));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q5.x, q11.w, q18.z, q25.y));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q32.x, q38.w, q45.z, q52.y));
+    }
+    { let ix = x0 + 0 * sx + 1; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q5.y, q12.x, q18.w, q25.z));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q32.y, q39.x, q45.w, q52.z));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q5.z, q12.y, q19.x, q25.w));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q32.z, q39.y, q46.x, q52.w));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q5.w, q12.z, q19.y, q26.x));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q32.w, q39.z, q46.y, q53.x));
+    }
+    { let ix = x0 + 1 * sx + 1; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q5.y, q12.x, q18.w, q25.z));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q32.y, q39.x, q45.w, q52.z));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q5.z, q12.y, q19.x, q25.w));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q32.z, q39.y, q46.x, q52.w));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q5.w, q12.z, q19.y, q26.x));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q32.w, q39.z, q46.y, q53.x));
+    }
+    { let ix = x0 + 2 * sx + 1; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q5.y, q12.x, q18.w, q25.z));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q32.y, q39.x, q45.w, q52.z));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q5.z, q12.y, q19.x, q25.w));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q32.z, q39.y, q46.x, q52.w));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q5.w, q12.z, q19.y, q26.x));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q32.w, q39.z, q46.y, q53.x));
+    }
+    { let ix = x0 + 3 * sx + 1; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q5.y, q12.x, q18.w, q25.z));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q32.y, q39.x, q45.w, q52.z));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q5.z, q12.y, q19.x, q25.w));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q32.z, q39.y, q46.x, q52.w));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q5.w, q12.z, q19.y, q26.x));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q32.w, q39.z, q46.y, q53.x));
+    }
+    { let ix = x0 + 0 * sx + 2; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a0_0 += vec4<f32>(v0 * vec4<A>(q6.x, q12.w, q19.z, q26.y));
+      a0_1 += vec4<f32>(v0 * vec4<A>(q33.x, q39.w, q46.z, q53.y));
+      a0_0 += vec4<f32>(v1 * vec4<A>(q6.y, q13.x, q19.w, q26.z));
+      a0_1 += vec4<f32>(v1 * vec4<A>(q33.y, q40.x, q46.w, q53.z));
+      a0_0 += vec4<f32>(v2 * vec4<A>(q6.z, q13.y, q20.x, q26.w));
+      a0_1 += vec4<f32>(v2 * vec4<A>(q33.z, q40.y, q47.x, q53.w));
+    }
+    { let ix = x0 + 1 * sx + 2; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a1_0 += vec4<f32>(v0 * vec4<A>(q6.x, q12.w, q19.z, q26.y));
+      a1_1 += vec4<f32>(v0 * vec4<A>(q33.x, q39.w, q46.z, q53.y));
+      a1_0 += vec4<f32>(v1 * vec4<A>(q6.y, q13.x, q19.w, q26.z));
+      a1_1 += vec4<f32>(v1 * vec4<A>(q33.y, q40.x, q46.w, q53.z));
+      a1_0 += vec4<f32>(v2 * vec4<A>(q6.z, q13.y, q20.x, q26.w));
+      a1_1 += vec4<f32>(v2 * vec4<A>(q33.z, q40.y, q47.x, q53.w));
+    }
+    { let ix = x0 + 2 * sx + 2; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a2_0 += vec4<f32>(v0 * vec4<A>(q6.x, q12.w, q19.z, q26.y));
+      a2_1 += vec4<f32>(v0 * vec4<A>(q33.x, q39.w, q46.z, q53.y));
+      a2_0 += vec4<f32>(v1 * vec4<A>(q6.y, q13.x, q19.w, q26.z));
+      a2_1 += vec4<f32>(v1 * vec4<A>(q33.y, q40.x, q46.w, q53.z));
+      a2_0 += vec4<f32>(v2 * vec4<A>(q6.z, q13.y, q20.x, q26.w));
+      a2_1 += vec4<f32>(v2 * vec4<A>(q33.z, q40.y, q47.x, q53.w));
+    }
+    { let ix = x0 + 3 * sx + 2; let ok = rin2 && ix >= 0 && ix <= wmax;
+      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);
+      a3_0 += vec4<f32>(v0 * vec4<A>(q6.x, q12.w, q19.z, q26.y));
+      a3_1 += vec4<f32>(v0 * vec4<A>(q33.x, q39.w, q46.z, q53.y));
+      a3_0 += vec4<f32>(v1 * vec4<A>(q6.y, q13.x, q19.w, q26.z));
+      a3_1 += vec4<f32>(v1 * vec4<A>(q33.y, q40.x, q46.w, q53.z));
+      a3_0 += vec4<f32>(v2 * vec4<A>(q6.z, q13.y, q20.x, q26.w));
+      a3_1 += vec4<f32>(v2 * vec4<A>(q33.z, q40.y, q47.x, q53.w));
+    }
+    let oc4 = p.out_c / 4u;
+    let base = ((n * p.out_h + oy) * p.out_w + ox0) * oc4 + c4;
+    if (ox0 + 0u < p.out_w) {
+        store_v4(base + 0u * oc4 + 0u, a0_0);
+        store_v4(base + 0u * oc4 + 1u, a0_1);
+    }
+    if (ox0 + 1u < p.out_w) {
+        store_v4(base + 1u * oc4 + 0u, a1_0);
+        store_v4(base + 1u * oc4 + 1u, a1_1);
+    }
+    if (ox0 + 2u < p.out_w) {
+        store_v4(base + 2u * oc4 + 0u, a2_0);
+        store_v4(base + 2u * oc4 + 1u, a2_1);
+    }
+    if (ox0 + 3u < p.out_w) {
+        store_v4(base + 3u * oc4 + 0u, a3_0);
+        store_v4(base + 3u * oc4 + 1u, a3_1);
     }
 }

@@ -292,13 +292,33 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 && oh == ih
                 && ow == iw;
             let spec = if pointwise {
+                // Register blocks of 8 pixels x 16 output channels where the channels divide
+                // evenly (measured on lavapipe: about 8% less CPU for MobileNetV2 than 8 x 8;
+                // 16 x 8, 4 x 16, 12 x 8 and 16 x 16 were no better), reading four input
+                // channels per vector load where both channel counts allow.
+                let (entry, tp, tc) = match (ic % 4, oc % 16, oc % 4) {
+                    (0, 0, _) => ("conv2d_1x1_v4_8x16", 8, 16),
+                    (0, _, 0) => ("conv2d_1x1_v4_8x8", 8, 8),
+                    _ => ("conv2d_1x1_tiled", 8, 8),
+                };
                 DispatchSpec {
                     file: ShaderFile::Conv,
-                    entry: "conv2d_1x1_tiled",
+                    entry,
                     params,
                     bindings,
-                    invocations: [(n * oh * ow).div_ceil(8), oc.div_ceil(8), 1],
+                    invocations: [(n * oh * ow).div_ceil(tp), oc.div_ceil(tc), 1],
                     workgroup: [64, 1, 1],
+                    row_slot: None,
+                }
+            } else if kh == 3 && kw == 3 && ic == 3 && dh == 1 && dw == 1 && oc % 8 == 0 {
+                // An RGB input layer: the filters are read as whole vectors.
+                DispatchSpec {
+                    file: ShaderFile::Conv,
+                    entry: "conv2d_3x3_c3",
+                    params,
+                    bindings,
+                    invocations: [ow.div_ceil(4), oh, n * (oc / 8)],
+                    workgroup: [8, 8, 1],
                     row_slot: None,
                 }
             } else {
@@ -371,7 +391,14 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 && oc == ic
                 && sh == sw
                 && (sh == 1 || sh == 2);
+            // Whole vectors of four channels: one vector load costs about one scalar load.
+            let v4 = oc % 4 == 0;
             let (entry, invocations) = match (three, sh) {
+                (true, 1) if v4 => (
+                    "depthwise3x3_s1_v4",
+                    [ow.div_ceil(4), oh.div_ceil(2), n * groups],
+                ),
+                (true, _) if v4 => ("depthwise3x3_s2_v4", [ow.div_ceil(4), oh, n * groups]),
                 (true, 1) => (
                     "depthwise3x3_s1",
                     [ow.div_ceil(4), oh.div_ceil(2), n * groups],
@@ -438,7 +465,11 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
             ];
             Ok(Lowered::Dispatches(vec![DispatchSpec {
                 file: ShaderFile::Conv,
-                entry: "fully_connected",
+                entry: if inn % 4 == 0 && out % 4 == 0 {
+                    "fully_connected_v4"
+                } else {
+                    "fully_connected"
+                },
                 params,
                 bindings,
                 invocations: [groups, rows, 1],

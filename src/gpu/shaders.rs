@@ -63,11 +63,17 @@ impl ShaderFile {
         match self {
             ShaderFile::Conv => &[
                 "conv2d_tiled",
+                "conv2d_3x3_c3",
                 "conv2d_1x1_tiled",
+                "conv2d_1x1_v4_8x8",
+                "conv2d_1x1_v4_8x16",
                 "depthwise_conv2d",
                 "depthwise3x3_s1",
                 "depthwise3x3_s2",
+                "depthwise3x3_s1_v4",
+                "depthwise3x3_s2_v4",
                 "fully_connected",
+                "fully_connected_v4",
                 "transpose_conv",
             ],
             ShaderFile::Elementwise => &["binary", "binary_same_shape"],
