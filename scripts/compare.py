@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
-"""Side-by-side latency of halfgpu (CPU and GPU in each precision) and TFLite/XNNPACK.
+"""Side-by-side latency of halfgpu (CPU and GPU in each precision), TFLite/XNNPACK and the GPU
+inference peers (ncnn Vulkan, ONNX Runtime's WebGPU EP).
 
-Runs every engine on every model in alternating rounds (so drift and background load hit all
-engines alike), takes the median over all timed runs of all rounds, and writes a markdown table
-with the machine, adapter and date into docs/performance.md between the markers
+Runs every halfgpu engine and XNNPACK on every model in alternating rounds (so drift and
+background load hit all engines alike), takes the median of the round medians, and writes a
+markdown table with the machine, adapter and date into docs/performance.md between the markers
 <!-- compare:begin --> and <!-- compare:end -->. Nothing in the table is typed by hand.
 
-usage: scripts/compare.py [--rounds N] [--runs N] [--models a,b,...] [--no-write]
+The peers come from the team's `compare-peers.sh` (default ../shared/peers/compare-peers.sh,
+or $PEERS_SCRIPT), run once per model between the rounds on the same Mesa: with `--mesa 25`
+the halfgpu engines run on the same private Mesa 25 lavapipe the peers script sets up (ONNX
+Runtime's WebGPU EP refuses Mesa 22.3). `--no-peers` leaves those columns out.
+
+usage: scripts/compare.py [--rounds N] [--runs N] [--models a,b,...] [--mesa system|25]
+                          [--no-peers] [--no-write]
 """
 import argparse
 import datetime
@@ -14,6 +21,7 @@ import json
 import os
 import pathlib
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -22,6 +30,15 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 ASSETS = pathlib.Path(os.environ.get("HALFGPU_ASSETS", ROOT / "target/test-assets"))
 HALFGPU = ROOT / "target/release/halfgpu"
 PY = ASSETS / "venv/bin/python"
+PEERS_SCRIPT = pathlib.Path(os.environ.get("PEERS_SCRIPT", ROOT.parent / "shared/peers/compare-peers.sh"))
+PEERS_CACHE = pathlib.Path(os.environ.get("PEERS_CACHE", "/tmp/halfgpu-peers"))
+
+# Peer rows of compare-peers.sh shown as columns: (column, engine stem of its JSON result).
+PEERS = [
+    ("ncnn Vulkan fp32", "ncnn-vk-fp32"),
+    ("ncnn Vulkan fp16", "ncnn-vk-fp16"),
+    ("ORT WebGPU", "ort-webgpu"),
+]
 
 ENGINES = [
     ("halfgpu CPU 1t", ["--delegate", "cpu", "--threads", "1"]),
@@ -46,6 +63,34 @@ def run_engine(engine, model, runs, warmup):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def run_peers(model, mesa, runs, warmup):
+    """Runs compare-peers.sh on `model`; returns {stem: result JSON} and the Mesa it reports."""
+    cmd = ["bash", str(PEERS_SCRIPT), str(model), "--mesa", mesa, "--runs", str(runs), "--warmup", str(warmup)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    found = re.search(r"per-engine logs in (\S+?)\)", out.stderr)
+    if out.returncode != 0 or not found:
+        why = (out.stderr.strip().splitlines() or ["failed"])[-1]
+        return {stem: {"status": "failed", "notes": [why]} for _, stem in PEERS}, None
+    rundir = pathlib.Path(found.group(1))
+    results = {}
+    for _, stem in PEERS:
+        try:
+            results[stem] = json.loads((rundir / f"{stem}.json").read_text())
+        except (OSError, ValueError):
+            results[stem] = {"status": "failed", "notes": ["no result file"]}
+    mesa_line = re.search(r"Mesa \(lavapipe\) used: (.*)", out.stdout)
+    return results, (mesa_line.group(1).strip() if mesa_line else None)
+
+
+def mesa25_env():
+    """Environment that points the Vulkan loader at the peers script's private Mesa 25."""
+    icd = PEERS_CACHE / "mesa25/lvp_icd.json"
+    if not icd.exists():
+        sys.exit(f"{icd} is missing: the peers script did not set up Mesa 25")
+    os.environ["VK_ICD_FILENAMES"] = str(icd)
+    os.environ["VK_DRIVER_FILES"] = str(icd)
+
+
 def machine():
     cpu = "unknown"
     try:
@@ -64,8 +109,15 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--models", default="")
+    ap.add_argument("--mesa", choices=["system", "25"], default="system")
+    ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    use_peers = not args.no_peers
+    if use_peers and not PEERS_SCRIPT.exists():
+        sys.exit(f"{PEERS_SCRIPT} not found: set PEERS_SCRIPT or pass --no-peers")
+    if args.mesa == "25" and not use_peers:
+        sys.exit("--mesa 25 uses the Mesa that the peers script downloads: drop --no-peers")
 
     models = []
     mnv2 = ROOT / "target/mobilenet_v2_builder.tflite"
@@ -80,7 +132,22 @@ def main():
     load = os.getloadavg()[0]
     samples = {}  # (model, engine) -> list of medians per round
     info = {}
+    peer_results = {}  # model -> {stem: result}
+    mesa_used = None
+    if use_peers:
+        # The first model's peers run also sets up the requested Mesa (downloaded for 25).
+        first = models[0]
+        peer_results[first[0]], mesa_used = run_peers(first[1], args.mesa, 20, args.warmup)
+        print(f"peers: {first[0]} done", file=sys.stderr)
+    if args.mesa == "25":
+        mesa25_env()
     for r in range(args.rounds):
+        if use_peers and r == 1:
+            # The other models' peers run in the middle of the halfgpu rounds.
+            for mname, mpath in models[1:]:
+                peer_results[mname], m = run_peers(mpath, args.mesa, 20, args.warmup)
+                mesa_used = mesa_used or m
+                print(f"peers: {mname} done", file=sys.stderr)
         for mname, mpath in models:
             for engine in ENGINES:
                 res = run_engine(engine, mpath, args.runs, args.warmup)
@@ -93,12 +160,28 @@ def main():
                     info["adapter"] = res["adapter"]
                 print(f"round {r + 1}: {mname} / {engine[0]}: {res['median_ms']:.3f} ms", file=sys.stderr)
 
-    names = [e[0] for e in ENGINES]
+    if use_peers and args.rounds < 2:
+        for mname, mpath in models[1:]:
+            peer_results[mname], m = run_peers(mpath, args.mesa, 20, args.warmup)
+            mesa_used = mesa_used or m
+    for mname, _ in models:
+        for col, stem in PEERS if use_peers else []:
+            res = peer_results.get(mname, {}).get(stem, {})
+            if res.get("status") == "ok" and res.get("median_ms") is not None:
+                samples[(mname, col)] = [res["median_ms"]]
+            else:
+                info[(mname, col)] = "; ".join(res.get("notes", [])) or "no result"
+
+    names = [e[0] for e in ENGINES] + ([p[0] for p in PEERS] if use_peers else [])
     lines = []
     lines.append(f"Measured {datetime.date.today().isoformat()} by `scripts/compare.py` "
-                 f"({args.rounds} alternating rounds x {args.runs} timed runs, median of round medians).")
+                 f"({args.rounds} alternating rounds x {args.runs} timed runs, median of round medians"
+                 + ("; peers: one run of `compare-peers.sh` per model in the same session, its median of 20 runs"
+                    if use_peers else "") + ").")
     lines.append(f"Machine: {machine()}; load average before the run {load:.2f}.")
     lines.append(f"GPU adapter: {info.get('adapter', 'none')}.")
+    if use_peers:
+        lines.append(f"Mesa for every GPU column: {mesa_used or args.mesa}.")
     lines.append("")
     lines.append("| model | " + " | ".join(names) + " |")
     lines.append("|---|" + "---:|" * len(names))
@@ -117,6 +200,17 @@ def main():
         lines.append(f"| {mname} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("Milliseconds per invoke (inputs in, outputs out); in parentheses the ratio to TFLite XNNPACK on one thread (lower is better).")
+    if use_peers:
+        lines.append("")
+        lines.append("| model | halfgpu GPU F32 / ncnn Vulkan fp32 | halfgpu GPU F32 / ORT WebGPU |")
+        lines.append("|---|---:|---:|")
+        for mname, _ in models:
+            ours = samples.get((mname, "halfgpu GPU F32"))
+            cells = []
+            for col in ("ncnn Vulkan fp32", "ORT WebGPU"):
+                peer = samples.get((mname, col))
+                cells.append(f"{statistics.median(ours) / peer[0]:.2f}x" if ours and peer else "n/a")
+            lines.append(f"| {mname} | " + " | ".join(cells) + " |")
     errors = [f"- {k[0]} / {k[1]}: {v}" for k, v in info.items() if isinstance(k, tuple)]
     if errors:
         lines.append("")

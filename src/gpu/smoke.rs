@@ -200,9 +200,12 @@ pub(crate) fn fail_if_lost(ctx: &GpuContext) -> Result<(), GpuError> {
 /// Error scopes around a group of operations, so their errors come back as [`GpuError`]
 /// instead of reaching the uncaptured-error handler.
 pub(crate) struct Scopes {
-    validation: wgpu::ErrorScopeGuard,
-    out_of_memory: wgpu::ErrorScopeGuard,
+    // Declared innermost first: fields drop in declaration order, and wgpu panics unless
+    // scopes are popped in reverse order of their pushes, so a `Scopes` dropped without `pop`
+    // (an early return between push and pop) must drop `internal` first.
     internal: wgpu::ErrorScopeGuard,
+    out_of_memory: wgpu::ErrorScopeGuard,
+    validation: wgpu::ErrorScopeGuard,
 }
 
 impl Scopes {
@@ -250,6 +253,24 @@ mod tests {
             .find(|e| e.name == "main")
             .expect("has main");
         assert_eq!(main.workgroup_size, [SMOKE_WORKGROUP_SIZE, 1, 1]);
+    }
+
+    /// An early return between push and pop drops the guards; wgpu panics unless they go in
+    /// reverse order of the pushes.
+    #[test]
+    fn scopes_dropped_without_pop_do_not_panic() {
+        let ctx = match crate::gpu::GpuContext::new(&crate::gpu::GpuOptions::default()) {
+            Ok(ctx) => ctx,
+            Err(e) => {
+                assert!(std::env::var("CI").is_err(), "no GPU under CI: {e}");
+                eprintln!("skipped: {e}");
+                return;
+            }
+        };
+        drop(Scopes::push(ctx.device()));
+        let outer = Scopes::push(ctx.device());
+        drop(Scopes::push(ctx.device()));
+        assert!(outer.pop("outer scope after a dropped inner one").is_ok());
     }
 
     #[test]
