@@ -13,7 +13,7 @@ the halfgpu engines run on the same private Mesa 25 lavapipe the peers script se
 Runtime's WebGPU EP refuses Mesa 22.3). `--no-peers` leaves those columns out.
 
 usage: scripts/compare.py [--rounds N] [--runs N] [--models a,b,...] [--mesa system|25]
-                          [--no-peers] [--no-write]
+                          [--no-peers] [--no-write] [--section NAME]
 """
 import argparse
 import datetime
@@ -112,6 +112,8 @@ def main():
     ap.add_argument("--mesa", choices=["system", "25"], default="system")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--section", default="compare",
+                    help="write between <!-- SECTION:begin --> and <!-- SECTION:end --> (default: compare)")
     args = ap.parse_args()
     use_peers = not args.no_peers
     if use_peers and not PEERS_SCRIPT.exists():
@@ -220,8 +222,8 @@ def main():
     print(table)
     if not args.no_write:
         doc = ROOT / "docs/performance.md"
-        text = doc.read_text() if doc.exists() else "# Performance\n\n<!-- compare:begin -->\n<!-- compare:end -->\n"
-        begin, end = "<!-- compare:begin -->", "<!-- compare:end -->"
+        begin, end = f"<!-- {args.section}:begin -->", f"<!-- {args.section}:end -->"
+        text = doc.read_text() if doc.exists() else f"# Performance\n\n{begin}\n{end}\n"
         if begin not in text:
             text += f"\n{begin}\n{end}\n"
         head, rest = text.split(begin, 1)

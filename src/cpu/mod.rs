@@ -98,6 +98,8 @@ pub struct CpuContext {
     scratch: Mutex<Vec<f32>>,
     /// The f64 accumulators of the sum reductions, reused between calls.
     scratch_f64: Mutex<Vec<f64>>,
+    /// Whether a kernel split its work over the pool since [`Self::enter_pool`] last asked.
+    parallel_used: std::sync::atomic::AtomicBool,
 }
 
 impl CpuContext {
@@ -122,6 +124,7 @@ impl CpuContext {
             pool,
             scratch: Mutex::new(Vec::new()),
             scratch_f64: Mutex::new(Vec::new()),
+            parallel_used: std::sync::atomic::AtomicBool::new(true),
         }
     }
 
@@ -130,11 +133,18 @@ impl CpuContext {
         self.threads
     }
 
-    /// The thread pool, when there is more than one thread. Running a whole invoke inside it
-    /// (`pool.install`) lets every [`Self::parallel_for`] split its work with rayon's
-    /// stack-allocated jobs instead of injecting heap-allocated ones from outside the pool.
-    pub(crate) fn pool(&self) -> Option<std::sync::Arc<rayon::ThreadPool>> {
-        self.pool.clone()
+    /// The thread pool to run the next invoke in, or `None` to run it on the calling thread.
+    /// Running a whole invoke inside the pool (`pool.install`) lets every
+    /// [`Self::parallel_for`] split its work with rayon's stack-allocated jobs instead of
+    /// injecting heap-allocated ones from outside the pool; models whose kernels never split
+    /// their work (the previous invoke did not) skip the hop to a pool thread.
+    pub(crate) fn enter_pool(&self) -> Option<std::sync::Arc<rayon::ThreadPool>> {
+        use std::sync::atomic::Ordering;
+        if self.parallel_used.swap(false, Ordering::Relaxed) {
+            self.pool.clone()
+        } else {
+            None
+        }
     }
 
     /// Runs `f(task)` for every `task` in `0..tasks`, spread over the context's threads.
@@ -142,6 +152,8 @@ impl CpuContext {
         use rayon::iter::{IntoParallelIterator, ParallelIterator};
         match &self.pool {
             Some(pool) if tasks > 1 => {
+                self.parallel_used
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
                 let run = || (0..tasks).into_par_iter().for_each(&f);
                 if pool.current_thread_index().is_some() {
                     run()

@@ -380,7 +380,7 @@ impl Interpreter {
 
     /// Runs the model once on the current inputs.
     pub fn invoke(&mut self) -> Result<(), RuntimeError> {
-        match self.ctx.pool() {
+        match self.ctx.enter_pool() {
             Some(pool) => pool.install(|| self.run_steps(None)),
             None => self.run_steps(None),
         }
@@ -390,7 +390,7 @@ impl Interpreter {
     /// as each delegate can: the GPU delegate times each dispatch).
     pub fn invoke_profiled(&mut self) -> Result<Vec<OpTiming>, RuntimeError> {
         let mut timings = Vec::new();
-        match self.ctx.pool() {
+        match self.ctx.enter_pool() {
             Some(pool) => pool.install(|| self.run_steps(Some(&mut timings)))?,
             None => self.run_steps(Some(&mut timings))?,
         }
