@@ -527,9 +527,6 @@ fn dot_impl<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + s
 }
 
-/// Channels processed together in registers by the depthwise kernel.
-const LANES: usize = 16;
-
 #[inline(always)]
 fn madd<const FMA: bool>(acc: f32, x: f32, w: f32) -> f32 {
     if FMA {
@@ -548,35 +545,24 @@ fn dw_rows<const FMA: bool>(a: &DwArgs<'_>, r0: usize, blk: &mut [f32]) {
     for (r, orow) in blk.chunks_exact_mut(row_len.max(1)).enumerate() {
         let (n, oy) = ((r0 + r) / g.oh, (r0 + r) % g.oh);
         let row_base = (n * a.hp + oy * g.sh) * a.wp * g.c;
-        for (ox, acc) in orow.chunks_exact_mut(g.o).enumerate() {
-            let base = row_base + ox * g.sw * g.c;
-            if g.mult == 1 {
-                let mut cb = 0;
-                for dst in acc.chunks_exact_mut(LANES) {
-                    let mut v = [0f32; LANES];
-                    if let Some(b) = a.bias {
-                        v.copy_from_slice(&b[cb..cb + LANES]);
-                    }
-                    for (t, &to) in a.taps.iter().enumerate() {
-                        let xs = &a.input[base + to + cb..base + to + cb + LANES];
-                        let ws = &a.filter[t * g.o + cb..t * g.o + cb + LANES];
-                        for l in 0..LANES {
-                            v[l] = madd::<FMA>(v[l], xs[l], ws[l]);
-                        }
-                    }
-                    for l in 0..LANES {
-                        dst[l] = v[l].clamp(lo, hi);
-                    }
-                    cb += LANES;
+        if g.mult == 1 {
+            // Four output pixels at a time, so that each weight vector loaded serves four.
+            let step = g.sw * g.c;
+            let mut ox = 0;
+            while ox < g.ow {
+                if g.ow - ox >= 4 {
+                    let bases = std::array::from_fn(|j| row_base + (ox + j) * step);
+                    let outs = std::array::from_fn(|j| (ox + j) * g.o);
+                    dw_channels::<FMA, 4>(a, bases, orow, outs, (lo, hi));
+                    ox += 4;
+                } else {
+                    dw_channels::<FMA, 1>(a, [row_base + ox * step], orow, [ox * g.o], (lo, hi));
+                    ox += 1;
                 }
-                for c in cb..g.o {
-                    let mut v = a.bias.map_or(0.0, |b| b[c]);
-                    for (t, &to) in a.taps.iter().enumerate() {
-                        v = madd::<FMA>(v, a.input[base + to + c], a.filter[t * g.o + c]);
-                    }
-                    acc[c] = v.clamp(lo, hi);
-                }
-            } else {
+            }
+        } else {
+            for (ox, acc) in orow.chunks_exact_mut(g.o).enumerate() {
+                let base = row_base + ox * g.sw * g.c;
                 fill_bias(acc, a.bias, g.o);
                 for (t, &to) in a.taps.iter().enumerate() {
                     let px = &a.input[base + to..base + to + g.c];
@@ -596,6 +582,67 @@ fn dw_rows<const FMA: bool>(a: &DwArgs<'_>, r0: usize, blk: &mut [f32]) {
         }
         if a.act == Activation::Tanh {
             apply_activation(a.act, orow);
+        }
+    }
+}
+
+/// All channels of `PX` output pixels of a depth-multiplier-1 depthwise convolution: pixel `j`
+/// reads the window at input offset `bases[j]` and is stored at `outs[j]` in `out`. Channels
+/// go in blocks of 16, then 8, then one at a time.
+#[inline(always)]
+fn dw_channels<const FMA: bool, const PX: usize>(
+    a: &DwArgs<'_>,
+    bases: [usize; PX],
+    out: &mut [f32],
+    outs: [usize; PX],
+    range: (f32, f32),
+) {
+    let c = a.g.o;
+    let mut cb = 0;
+    while c - cb >= 16 {
+        dw_block::<FMA, 16, PX>(a, bases, cb, out, outs, range);
+        cb += 16;
+    }
+    if c - cb >= 8 {
+        dw_block::<FMA, 8, PX>(a, bases, cb, out, outs, range);
+        cb += 8;
+    }
+    while cb < c {
+        dw_block::<FMA, 1, PX>(a, bases, cb, out, outs, range);
+        cb += 1;
+    }
+}
+
+/// Channels `cb..cb + L` of `PX` output pixels (see [`dw_channels`]), in registers across the
+/// kernel taps.
+#[inline(always)]
+fn dw_block<const FMA: bool, const L: usize, const PX: usize>(
+    a: &DwArgs<'_>,
+    bases: [usize; PX],
+    cb: usize,
+    out: &mut [f32],
+    outs: [usize; PX],
+    (lo, hi): (f32, f32),
+) {
+    let o = a.g.o;
+    let mut v = [[0f32; L]; PX];
+    if let Some(b) = a.bias {
+        for acc in v.iter_mut() {
+            acc.copy_from_slice(&b[cb..cb + L]);
+        }
+    }
+    for (t, &to) in a.taps.iter().enumerate() {
+        let w = &a.filter[t * o + cb..t * o + cb + L];
+        for (acc, &base) in v.iter_mut().zip(&bases) {
+            let x = &a.input[base + to + cb..base + to + cb + L];
+            for l in 0..L {
+                acc[l] = madd::<FMA>(acc[l], x[l], w[l]);
+            }
+        }
+    }
+    for (acc, &at) in v.iter().zip(&outs) {
+        for (d, s) in out[at + cb..at + cb + L].iter_mut().zip(acc) {
+            *d = s.clamp(lo, hi);
         }
     }
 }
