@@ -469,49 +469,53 @@ impl GpuProgram {
                 }
                 let info = &graph.tensors[t];
                 let data = info.data.as_ref().ok_or("constant without data")?;
-                let bytes: Vec<u8> = match (info.dtype, precision.stores_f16()) {
+                // The bytes to upload: the constant's own where its dtype is the one stored
+                // (no copy), else converted once.
+                let (narrowed, widened): (Vec<f16>, Vec<f32>);
+                let bytes: &[u8] = match (info.dtype, precision.stores_f16()) {
                     (TensorType::Float16, true) => {
                         report.f16_constants_uploaded_raw += 1;
-                        data.bytes().to_vec()
+                        data.bytes()
                     }
                     (TensorType::Float32, true) => {
                         report.f32_constants_narrowed += 1;
-                        let v: Vec<f16> = data
-                            .as_slice::<f32>()
-                            .ok_or("misaligned f32 constant")?
-                            .iter()
-                            .map(|&x| f16::from_f32(x))
-                            .collect();
-                        bytemuck::cast_slice(&v).to_vec()
+                        let src = data.as_slice::<f32>().ok_or("misaligned f32 constant")?;
+                        narrowed = src.iter().map(|&x| f16::from_f32(x)).collect();
+                        bytemuck::cast_slice(&narrowed)
                     }
                     (TensorType::Float16, false) => {
                         report.f16_constants_widened += 1;
-                        let v: Vec<f32> = data
-                            .as_slice::<f16>()
-                            .ok_or("misaligned f16 constant")?
-                            .iter()
-                            .map(|x| x.to_f32())
-                            .collect();
-                        bytemuck::cast_slice(&v).to_vec()
+                        let src = data.as_slice::<f16>().ok_or("misaligned f16 constant")?;
+                        widened = src.iter().map(|x| x.to_f32()).collect();
+                        bytemuck::cast_slice(&widened)
                     }
                     (TensorType::Float32, false) => {
                         report.f32_constants_uploaded += 1;
-                        data.bytes().to_vec()
+                        data.bytes()
                     }
                     (dt, _) => {
                         return Err(format!("constant {:?} has dtype {dt}", info.name).into())
                     }
                 };
-                let mut padded = bytes;
-                padded.resize(padded4(padded.len() as u64).max(4) as usize, 0);
+                let size = padded4(bytes.len() as u64).max(4);
                 let buf = device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some(&info.name),
-                    size: padded.len() as u64,
+                    size,
                     usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 });
-                ctx.queue().write_buffer(&buf, 0, &padded);
-                report.weight_bytes += padded.len() as u64;
+                // write_buffer takes multiples of 4 bytes: an odd tail goes up zero-padded (the
+                // buffer starts zeroed).
+                let whole = bytes.len() / 4 * 4;
+                if whole > 0 {
+                    ctx.queue().write_buffer(&buf, 0, &bytes[..whole]);
+                }
+                if whole < bytes.len() {
+                    let mut tail = [0u8; 4];
+                    tail[..bytes.len() - whole].copy_from_slice(&bytes[whole..]);
+                    ctx.queue().write_buffer(&buf, whole as u64, &tail);
+                }
+                report.weight_bytes += size;
                 weight_of.insert(t, weights.len());
                 weights.push(buf);
             }
