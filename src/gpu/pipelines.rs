@@ -41,7 +41,9 @@ pub struct PipelineStats {
     pub pipeline_ms: f64,
     /// The persistent pipeline cache file in use, if any.
     pub cache_file: Option<PathBuf>,
-    /// Bytes of pipeline cache data loaded from `cache_file` and accepted (0: none was).
+    /// Bytes of pipeline cache data read from `cache_file` that passed halfgpu's checks and
+    /// were handed to wgpu (0: none were). wgpu still discards data made by another wgpu or
+    /// driver version (starting from an empty cache), and a driver may ignore it.
     pub cache_loaded_bytes: usize,
     /// Bytes of pipeline cache data last written to `cache_file` by this device (0: none).
     pub cache_saved_bytes: usize,
