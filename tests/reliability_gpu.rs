@@ -413,3 +413,142 @@ fn nan_and_inf_propagate_on_the_gpu_as_on_the_cpu() {
         non_finite_agree(&conv_model(), 8 * 8 * 4, precision, tol * 10.0);
     }
 }
+
+/// A fresh directory under the system temp dir for one test.
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("halfgpu-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Builds `model` with a delegate using `cache_dir`, checks the output against the CPU and
+/// returns the device's pipeline counters.
+fn build_with_cache(model: &Model, dir: &std::path::Path) -> halfgpu::gpu::PipelineStats {
+    let gpu = GpuDelegate::new(
+        GpuDelegateOptions::default()
+            .precision(Precision::F32)
+            .cache_dir(dir),
+    )
+    .unwrap();
+    let ctx = gpu.context().clone();
+    let mut it = Interpreter::builder(model).delegate(gpu).build().unwrap();
+    assert_eq!(
+        it.delegation_report().partitions.len(),
+        1,
+        "the GPU compiled it"
+    );
+    let x = ramp(8 * 8 * 4);
+    let (got, want) = (run(&mut it, &x), cpu(model, &x));
+    assert!(close(&got, &want, 1e-4), "GPU {got:?} vs CPU {want:?}");
+    ctx.pipeline_stats()
+}
+
+#[test]
+fn the_pipeline_cache_dir_is_created_and_reused_and_a_damaged_file_only_costs_the_cache() {
+    let Some(probe) = common::gpu_delegate(Precision::F32) else {
+        return;
+    };
+    let has_cache = probe
+        .context()
+        .device()
+        .features()
+        .contains(wgpu::Features::PIPELINE_CACHE);
+    drop(probe);
+    let model = conv_model();
+    let root = scratch_dir("pipeline-cache");
+    let dir = root.join("nested").join("cache");
+
+    let first = build_with_cache(&model, &dir);
+    if !has_cache {
+        // Metal, DX12: the option is accepted and unused (the log says so).
+        assert_eq!(first.cache_file, None);
+        let _ = std::fs::remove_dir_all(&root);
+        return;
+    }
+    assert!(dir.is_dir(), "cache_dir is created");
+    let file = first.cache_file.clone().expect("a cache file in use");
+    assert!(file.starts_with(&dir), "{file:?}");
+    assert_eq!(
+        first.cache_loaded_bytes, 0,
+        "nothing to load the first time"
+    );
+    assert!(file.is_file(), "saved after compiling");
+    assert!(first.cache_saved_bytes > 0);
+
+    let second = build_with_cache(&model, &dir);
+    assert_eq!(second.cache_file.as_ref(), Some(&file));
+    assert_eq!(second.cache_loaded_bytes, first.cache_saved_bytes, "reused");
+
+    // A damaged file (one byte of the driver data flipped), then one that is not a cache at
+    // all: each build still works, loads nothing, and writes a good file again.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x5a;
+    for damaged in [bytes, b"not a pipeline cache".to_vec()] {
+        std::fs::write(&file, damaged).unwrap();
+        let after = build_with_cache(&model, &dir);
+        assert_eq!(after.cache_loaded_bytes, 0, "a damaged file is not loaded");
+        assert_eq!(
+            build_with_cache(&model, &dir).cache_loaded_bytes,
+            first.cache_saved_bytes
+        );
+    }
+
+    // A file whose checksum is right but whose wgpu header names another driver build (as after
+    // a driver update): wgpu falls back to an empty cache and the build works.
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[24 + 32] ^= 0xff; // wgpu's header: the driver's cache UUID (validation key)
+    let checksum = bytes[24..].iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    bytes[16..24].copy_from_slice(&checksum.to_le_bytes());
+    std::fs::write(&file, &bytes).unwrap();
+    build_with_cache(&model, &dir);
+
+    // A cache_dir that cannot be created (a path below a regular file): the build works
+    // without a cache.
+    let blocker = root.join("a-file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let unusable = build_with_cache(&model, &blocker.join("cache"));
+    assert_eq!(unusable.cache_file, None);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn identical_pipelines_are_created_once_per_device_across_partitions_and_delegates() {
+    let Some(first) = common::gpu_delegate(Precision::F32) else {
+        return;
+    };
+    let ctx = first.context().clone();
+    let model = conv_model();
+    let x = ramp(8 * 8 * 4);
+    let mut a = Interpreter::builder(&model)
+        .delegate(first)
+        .build()
+        .unwrap();
+    let after_first = ctx.pipeline_stats();
+    assert!(after_first.pipelines_created >= 1);
+    assert_eq!(
+        after_first.shader_modules, 1,
+        "one shader file for one conv"
+    );
+    // A second delegate on the same device compiles its own partition of the same model.
+    let second = GpuDelegate::new(
+        GpuDelegateOptions::default()
+            .precision(Precision::F32)
+            .context(ctx.clone()),
+    )
+    .unwrap();
+    let mut b = Interpreter::builder(&model)
+        .delegate(second)
+        .build()
+        .unwrap();
+    let after_second = ctx.pipeline_stats();
+    assert_eq!(
+        after_second.pipelines_created,
+        after_first.pipelines_created
+    );
+    assert_eq!(after_second.shader_modules, after_first.shader_modules);
+    assert!(after_second.pipelines_reused > after_first.pipelines_reused);
+    assert_eq!(run(&mut a, &x), run(&mut b, &x));
+}

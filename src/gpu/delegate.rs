@@ -11,8 +11,9 @@ use crate::delegate::{
 use super::device::{GpuContext, GpuError, GpuOptions, DEFAULT_BACKENDS};
 use super::guard::GuardedProgram;
 use super::lower::{self, LowerLimits};
+use super::pipelines::PipelineCache;
 use super::precision::{self, Precision};
-use super::program::{GpuProgram, MemoryReport, PipelineCache};
+use super::program::{GpuProgram, MemoryReport};
 
 /// Options of [`GpuDelegate`], with the meanings TFLite's GPU delegate gives them.
 #[derive(Clone)]
@@ -33,7 +34,13 @@ pub struct GpuDelegateOptions {
     pub adapter: Option<String>,
     /// Use this device instead of opening one (apps that already render with wgpu).
     pub context: Option<Arc<GpuContext>>,
-    /// A directory for compiled-pipeline caches (reserved; not used by every backend).
+    /// A directory for the persistent pipeline cache (created if missing). Where the device
+    /// has `wgpu::Features::PIPELINE_CACHE` (Vulkan), pipelines are created through a
+    /// `wgpu::PipelineCache` loaded from a file in it named by the adapter
+    /// (`wgpu::util::pipeline_cache_key`), and the file is rewritten after a compile that
+    /// added pipelines. Elsewhere (Metal, DX12, a shared device without the feature) it is
+    /// unused and the log says so. A missing, corrupt or unwritable file never fails the
+    /// build: it is logged and pipelines are compiled without it. Default: none.
     pub cache_dir: Option<PathBuf>,
     /// In the f16 modes, re-run a partition in F32 (and keep it there) when it turns finite
     /// inputs into inf or NaN outputs. Default true.
@@ -99,6 +106,11 @@ impl GpuDelegateOptions {
         self.request_shader_f16 = request;
         self
     }
+    /// Sets `cache_dir`, the directory of the persistent pipeline cache.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
 }
 
 /// Runs the partitions it claims on a wgpu device.
@@ -140,6 +152,9 @@ impl GpuDelegate {
                 Arc::new(GpuContext::new(&o)?)
             }
         };
+        if let Some(dir) = &options.cache_dir {
+            ctx.use_pipeline_cache_dir(dir);
+        }
         let (precision, note) = precision::resolve(
             options.precision_loss_allowed,
             options.precision,
@@ -233,6 +248,7 @@ impl Delegate for GpuDelegate {
             partition,
             &mut report,
         )?;
+        self.ctx.save_pipeline_cache();
         if let Some(note) = &self.precision_note {
             program.add_note(note);
         }

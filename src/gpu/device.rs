@@ -5,6 +5,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::pipelines::{PipelineStats, PipelineStore};
+
 /// Backends tried when the options name none: the native desktop APIs.
 pub const DEFAULT_BACKENDS: wgpu::Backends = wgpu::Backends::VULKAN
     .union(wgpu::Backends::METAL)
@@ -350,6 +352,8 @@ pub struct GpuContext {
     replacement: Mutex<Option<Arc<GpuContext>>>,
     /// Command buffer submissions halfgpu made on this device (see [`GpuContext::submissions`]).
     submissions: AtomicU64,
+    /// Shader modules and pipelines made on this device, shared by all its partitions.
+    pipelines: PipelineStore,
 }
 
 impl fmt::Debug for GpuContext {
@@ -389,10 +393,12 @@ impl GpuContext {
                 available: Self::adapter_descriptions_async().await,
             });
         }
+        let started = std::time::Instant::now();
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
             backends: tried,
             ..wgpu::InstanceDescriptor::new_without_display_handle()
         });
+        let instance_ms = started.elapsed().as_secs_f64() * 1e3;
 
         let adapter = match &options.adapter_name {
             Some(wanted) => {
@@ -431,10 +437,15 @@ impl GpuContext {
             });
         };
         let info = adapter.get_info();
+        let adapter_ms = started.elapsed().as_secs_f64() * 1e3 - instance_ms;
 
         let mut required_features = wgpu::Features::empty();
         if options.request_shader_f16 && adapter.features().contains(wgpu::Features::SHADER_F16) {
             required_features |= wgpu::Features::SHADER_F16;
+        }
+        // A persistent pipeline cache for `cache_dir`, where the adapter offers one (Vulkan).
+        if adapter.features().contains(wgpu::Features::PIPELINE_CACHE) {
+            required_features |= wgpu::Features::PIPELINE_CACHE;
         }
         // GPU timestamps for `halfgpu profile`, where the adapter has them (no cost otherwise).
         if adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
@@ -453,6 +464,10 @@ impl GpuContext {
                 adapter: info.name.clone(),
                 source,
             })?;
+        log::debug!(
+            "init: instance {instance_ms:.1} ms, adapter {adapter_ms:.1} ms, device {:.1} ms",
+            started.elapsed().as_secs_f64() * 1e3 - instance_ms - adapter_ms
+        );
         log::info!(
             "opened GPU {} (driver {} {}), shader f16: {}",
             describe_adapter(&info),
@@ -470,6 +485,7 @@ impl GpuContext {
             errors: Arc::default(),
             replacement: Mutex::default(),
             submissions: AtomicU64::new(0),
+            pipelines: PipelineStore::default(),
         };
         ctx.install_error_handlers();
         Ok(ctx)
@@ -492,6 +508,7 @@ impl GpuContext {
             errors: Arc::default(),
             replacement: Mutex::default(),
             submissions: AtomicU64::new(0),
+            pipelines: PipelineStore::default(),
         }
     }
 
@@ -572,6 +589,29 @@ impl GpuContext {
     /// submissions on a shared device). An invoke submits once per partition.
     pub fn submissions(&self) -> u64 {
         self.submissions.load(Ordering::Relaxed)
+    }
+
+    /// What the device's pipeline store has done: shader modules and pipelines created and
+    /// reused (each distinct pipeline is created once per device, whatever the number of
+    /// partitions and delegates on it), and the persistent pipeline cache in use.
+    pub fn pipeline_stats(&self) -> PipelineStats {
+        self.pipelines.stats()
+    }
+
+    /// The device's shader module and pipeline store.
+    pub(crate) fn pipeline_store(&self) -> &PipelineStore {
+        &self.pipelines
+    }
+
+    /// Loads (and from then on saves) a persistent pipeline cache in `dir`, where the device
+    /// has `PIPELINE_CACHE`; otherwise logs why not. Never fails: see [`PipelineStats`].
+    pub(crate) fn use_pipeline_cache_dir(&self, dir: &std::path::Path) {
+        self.pipelines.attach_dir(self, dir);
+    }
+
+    /// Saves the persistent pipeline cache if pipelines were added since the last save.
+    pub(crate) fn save_pipeline_cache(&self) {
+        self.pipelines.save();
     }
 
     /// Everything wgpu says about the adapter.
@@ -687,8 +727,12 @@ impl GpuContext {
             errors: Arc::default(),
             replacement: Mutex::default(),
             submissions: AtomicU64::new(0),
+            pipelines: PipelineStore::default(),
         });
         next.install_error_handlers();
+        if let Some(dir) = self.pipelines.cache_dir() {
+            next.use_pipeline_cache_dir(&dir);
+        }
         *slot = Some(Arc::clone(&next));
         Ok(next)
     }

@@ -8,8 +8,9 @@ use crate::cpu::{TensorIn, TensorOut};
 use crate::delegate::{DelegateError, DelegateKernel, OpTiming, Partition};
 
 use super::device::GpuContext;
+use super::pipelines::PipelineCache;
 use super::precision::Precision;
-use super::program::{GpuProgram, MemoryReport, PipelineCache};
+use super::program::{GpuProgram, MemoryReport};
 
 /// A compiled partition with its F32 fallback (compiled on first need).
 pub(crate) struct GuardedProgram {
@@ -58,6 +59,7 @@ impl GuardedProgram {
                 &self.partition,
                 &mut report,
             )?;
+            self.ctx.save_pipeline_cache();
             if let Ok(mut m) = self.memory.lock() {
                 m.overflow_fallbacks += 1;
                 m.weight_bytes += report.weight_bytes;

@@ -13,6 +13,7 @@ mod delegate;
 pub mod device;
 mod guard;
 mod lower;
+mod pipelines;
 pub mod precision;
 mod program;
 pub mod shader;
@@ -22,5 +23,6 @@ pub mod support;
 
 pub use delegate::{GpuDelegate, GpuDelegateOptions};
 pub use device::{GpuContext, GpuError, GpuLimits, GpuOptions};
+pub use pipelines::PipelineStats;
 pub use precision::Precision;
 pub use program::MemoryReport;

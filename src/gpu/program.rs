@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use half::f16;
 
@@ -23,8 +23,8 @@ use crate::runtime::arena;
 
 use super::device::{GpuContext, GpuError};
 use super::lower::{self, Binding, DispatchSpec, LowerLimits, Lowered};
+use super::pipelines::PipelineCache;
 use super::precision::Precision;
-use super::shaders::ShaderFile;
 use super::smoke::{fail_if_lost, Scopes, WAIT_TIMEOUT};
 
 /// GPU memory and upload accounting, summed over the partitions a delegate compiled.
@@ -55,88 +55,6 @@ pub struct MemoryReport {
     pub dispatches_per_invoke: usize,
     /// Partitions the FP16 overflow guard moved to F32 after they produced inf/NaN.
     pub overflow_fallbacks: usize,
-}
-
-/// Pipelines shared by every partition of one delegate: one per (shader file, entry point).
-pub(crate) struct PipelineCache {
-    precision: Precision,
-    modules: Mutex<HashMap<ShaderFile, Arc<wgpu::ShaderModule>>>,
-    pipelines: Mutex<HashMap<(ShaderFile, &'static str), Arc<wgpu::ComputePipeline>>>,
-}
-
-impl PipelineCache {
-    pub(crate) fn new(precision: Precision) -> Self {
-        PipelineCache {
-            precision,
-            modules: Mutex::default(),
-            pipelines: Mutex::default(),
-        }
-    }
-
-    /// Number of distinct pipelines created so far.
-    pub(crate) fn len(&self) -> usize {
-        self.pipelines.lock().map_or(0, |p| p.len())
-    }
-
-    fn get(
-        &self,
-        ctx: &GpuContext,
-        file: ShaderFile,
-        entry: &'static str,
-    ) -> Result<Arc<wgpu::ComputePipeline>, GpuError> {
-        if let Some(p) = self.pipelines.lock().map_err(poisoned)?.get(&(file, entry)) {
-            return Ok(p.clone());
-        }
-        let device = ctx.device();
-        let module = {
-            let mut modules = self.modules.lock().map_err(poisoned)?;
-            match modules.get(&file) {
-                Some(m) => m.clone(),
-                None => {
-                    let source = writable_storage(&file.source(self.precision));
-                    let scopes = Scopes::push(device);
-                    let m = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                        label: Some(file.file_name()),
-                        source: wgpu::ShaderSource::Wgsl(source.into()),
-                    });
-                    scopes.pop(&format!(
-                        "compiling {} ({})",
-                        file.file_name(),
-                        self.precision
-                    ))?;
-                    let m = Arc::new(m);
-                    modules.insert(file, m.clone());
-                    m
-                }
-            }
-        };
-        let scopes = Scopes::push(device);
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(entry),
-            layout: None,
-            module: &module,
-            entry_point: Some(entry),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        scopes.pop(&format!(
-            "creating pipeline {entry} of {}",
-            file.file_name()
-        ))?;
-        let pipeline = Arc::new(pipeline);
-        self.pipelines
-            .lock()
-            .map_err(poisoned)?
-            .insert((file, entry), pipeline.clone());
-        Ok(pipeline)
-    }
-}
-
-fn poisoned<T>(_: T) -> GpuError {
-    GpuError::Operation {
-        context: "pipeline cache".into(),
-        message: "lock poisoned".into(),
-    }
 }
 
 struct CompiledDispatch {
@@ -380,7 +298,7 @@ fn assign_buffers(
 /// arena buffers, and wgpu refuses a dispatch that binds one buffer both read-only and
 /// read-write (a usage conflict) even when the ranges are disjoint; as read-write bindings
 /// they may share a buffer. The shaders never write their inputs.
-fn writable_storage(source: &str) -> String {
+pub(super) fn writable_storage(source: &str) -> String {
     let mut out = String::with_capacity(source.len() + 256);
     let mut rest = source;
     while let Some(at) = rest.find("var<") {
@@ -419,6 +337,7 @@ impl GpuProgram {
         report: &mut MemoryReport,
     ) -> Result<GpuProgram, DelegateError> {
         fail_if_lost(&ctx)?;
+        let started = std::time::Instant::now();
         let graph = &partition.graph;
         let limits = ctx.limits();
         let lower_limits = LowerLimits {
@@ -522,6 +441,7 @@ impl GpuProgram {
             }
             Ok((buffer, offset, bytes))
         };
+        let lowered_ms = started.elapsed().as_secs_f64() * 1e3;
         let device = ctx.device();
         let scopes = Scopes::push(device);
         let buffers: Vec<wgpu::Buffer> = sizes
@@ -549,49 +469,53 @@ impl GpuProgram {
                 }
                 let info = &graph.tensors[t];
                 let data = info.data.as_ref().ok_or("constant without data")?;
-                let bytes: Vec<u8> = match (info.dtype, precision.stores_f16()) {
+                // The bytes to upload: the constant's own where its dtype is the one stored
+                // (no copy), else converted once.
+                let (narrowed, widened): (Vec<f16>, Vec<f32>);
+                let bytes: &[u8] = match (info.dtype, precision.stores_f16()) {
                     (TensorType::Float16, true) => {
                         report.f16_constants_uploaded_raw += 1;
-                        data.bytes().to_vec()
+                        data.bytes()
                     }
                     (TensorType::Float32, true) => {
                         report.f32_constants_narrowed += 1;
-                        let v: Vec<f16> = data
-                            .as_slice::<f32>()
-                            .ok_or("misaligned f32 constant")?
-                            .iter()
-                            .map(|&x| f16::from_f32(x))
-                            .collect();
-                        bytemuck::cast_slice(&v).to_vec()
+                        let src = data.as_slice::<f32>().ok_or("misaligned f32 constant")?;
+                        narrowed = src.iter().map(|&x| f16::from_f32(x)).collect();
+                        bytemuck::cast_slice(&narrowed)
                     }
                     (TensorType::Float16, false) => {
                         report.f16_constants_widened += 1;
-                        let v: Vec<f32> = data
-                            .as_slice::<f16>()
-                            .ok_or("misaligned f16 constant")?
-                            .iter()
-                            .map(|x| x.to_f32())
-                            .collect();
-                        bytemuck::cast_slice(&v).to_vec()
+                        let src = data.as_slice::<f16>().ok_or("misaligned f16 constant")?;
+                        widened = src.iter().map(|x| x.to_f32()).collect();
+                        bytemuck::cast_slice(&widened)
                     }
                     (TensorType::Float32, false) => {
                         report.f32_constants_uploaded += 1;
-                        data.bytes().to_vec()
+                        data.bytes()
                     }
                     (dt, _) => {
                         return Err(format!("constant {:?} has dtype {dt}", info.name).into())
                     }
                 };
-                let mut padded = bytes;
-                padded.resize(padded4(padded.len() as u64).max(4) as usize, 0);
+                let size = padded4(bytes.len() as u64).max(4);
                 let buf = device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some(&info.name),
-                    size: padded.len() as u64,
+                    size,
                     usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 });
-                ctx.queue().write_buffer(&buf, 0, &padded);
-                report.weight_bytes += padded.len() as u64;
+                // write_buffer takes multiples of 4 bytes: an odd tail goes up zero-padded (the
+                // buffer starts zeroed).
+                let whole = bytes.len() / 4 * 4;
+                if whole > 0 {
+                    ctx.queue().write_buffer(&buf, 0, &bytes[..whole]);
+                }
+                if whole < bytes.len() {
+                    let mut tail = [0u8; 4];
+                    tail[..bytes.len() - whole].copy_from_slice(&bytes[whole..]);
+                    ctx.queue().write_buffer(&buf, whole as u64, &tail);
+                }
+                report.weight_bytes += size;
                 weight_of.insert(t, weights.len());
                 weights.push(buf);
             }
@@ -602,6 +526,10 @@ impl GpuProgram {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
+        let uploaded_ms = started.elapsed().as_secs_f64() * 1e3;
+        let pipelines_before = ctx.pipeline_stats();
+        pipelines.prepare(&ctx, specs.iter().map(|s| (s.file, s.entry)))?;
+        let prepared_ms = started.elapsed().as_secs_f64() * 1e3;
         // Uniforms and bind groups, once.
         let mut uniforms = Vec::with_capacity(specs.len());
         let mut dispatches = Vec::with_capacity(specs.len());
@@ -676,6 +604,8 @@ impl GpuProgram {
                 label,
             });
         }
+        let bound_ms = started.elapsed().as_secs_f64() * 1e3;
+        let pipelines_after = ctx.pipeline_stats();
         // Boundary tensors and the staging buffer.
         let inputs: Vec<BoundaryInput> = graph
             .inputs
@@ -720,13 +650,25 @@ impl GpuProgram {
         report.staging_bytes += staging_size;
         report.partitions += 1;
         report.dispatches_per_invoke += dispatches.len();
+        log::debug!(
+            "compile ({precision}, {} dispatches): lowering and layout {lowered_ms:.1} ms, \
+             buffers and weight upload {:.1} ms, shader modules and pipelines {:.1} ms ({} \
+             modules, {} pipelines created), uniforms and bind groups {:.1} ms, total {:.1} ms",
+            dispatches.len(),
+            uploaded_ms - lowered_ms,
+            prepared_ms - uploaded_ms,
+            pipelines_after.shader_modules - pipelines_before.shader_modules,
+            pipelines_after.pipelines_created - pipelines_before.pipelines_created,
+            bound_ms - prepared_ms,
+            started.elapsed().as_secs_f64() * 1e3
+        );
         let description = format!(
             "{} on {}: {} dispatches, {} pipelines, activations {} bytes in {} {} buffer(s) \
              (lower bound {lower_bound})",
             precision,
             ctx.adapter_name(),
             dispatches.len(),
-            pipelines.len(),
+            pipelines.len(&ctx),
             sizes.iter().sum::<u64>(),
             buffers.len(),
             layout.scheme,

@@ -30,10 +30,18 @@ pub struct ConstData {
 impl ConstData {
     /// Copies `bytes` into an aligned allocation.
     pub fn from_bytes(bytes: &[u8]) -> Self {
-        let mut words = vec![0u128; bytes.len().div_ceil(16)];
-        bytemuck::cast_slice_mut::<u128, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+        // Collected straight into the shared allocation (one copy of the weights, not a copy
+        // into a Vec and another into the Arc). The last word is zero-padded.
+        let words: Arc<[u128]> = bytes
+            .chunks(16)
+            .map(|chunk| {
+                let mut word = [0u8; 16];
+                word[..chunk.len()].copy_from_slice(chunk);
+                u128::from_ne_bytes(word)
+            })
+            .collect();
         ConstData {
-            words: words.into(),
+            words,
             len: bytes.len(),
         }
     }
@@ -112,5 +120,22 @@ impl TensorInfo {
         self.quantization
             .as_ref()
             .is_some_and(|q| !q.scale.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConstData;
+
+    #[test]
+    fn const_data_keeps_the_bytes_of_any_length() {
+        for n in [0usize, 1, 15, 16, 17, 33, 1000] {
+            let bytes: Vec<u8> = (0..n).map(|i| (i * 31 + 7) as u8).collect();
+            let d = ConstData::from_bytes(&bytes);
+            assert_eq!(d.bytes(), &bytes[..], "{n} bytes");
+            assert_eq!(d.len(), n);
+        }
+        let d = ConstData::from_slice(&[1.5f32, -2.0, 3.25]);
+        assert_eq!(d.as_slice::<f32>(), Some(&[1.5f32, -2.0, 3.25][..]));
     }
 }

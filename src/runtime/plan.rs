@@ -71,8 +71,11 @@ pub(crate) fn plan(
     max_bytes: usize,
 ) -> Result<(Plan, Vec<Box<dyn DelegateKernel>>), RuntimeError> {
     refuse_quantized(graph)?;
+    let started = std::time::Instant::now();
     let a = analyse(graph, input_shapes, ctx, max_bytes)?;
+    let analysed = started.elapsed();
     let delegated = delegate_nodes(graph, &a, delegates)?;
+    let delegated_at = started.elapsed();
     let mut missing: Vec<MissingOp> = Vec::new();
     for (k, &ni) in a.runtime_nodes.iter().enumerate() {
         if delegated.assigned[k].is_some() {
@@ -98,6 +101,15 @@ pub(crate) fn plan(
         return Err(RuntimeError::UnsupportedOps(missing));
     }
     let plan = place_activations(graph, a, &delegated, max_bytes)?;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    log::debug!(
+        "plan: shapes and folding {:.1} ms, delegation {:.1} ms (of which compiling partitions \
+         {:.1} ms), placement and CPU prepacking {:.1} ms",
+        ms(analysed),
+        ms(delegated_at - analysed),
+        delegated.report.compile_ms,
+        ms(started.elapsed() - delegated_at)
+    );
     Ok((plan, delegated.kernels))
 }
 

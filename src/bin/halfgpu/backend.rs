@@ -29,6 +29,10 @@ pub struct BackendArgs {
     /// Use the first GPU adapter whose name contains this text.
     #[arg(long)]
     pub adapter: Option<String>,
+    /// Keep the GPU's persistent pipeline cache in this directory (created if missing; used
+    /// where the adapter offers a pipeline cache, i.e. Vulkan).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<std::path::PathBuf>,
     /// Delegate at most this many partitions (the largest).
     #[arg(long)]
     pub max_partitions: Option<usize>,
@@ -49,6 +53,8 @@ pub struct GpuInfo {
     pub memory: std::sync::Arc<std::sync::Mutex<halfgpu::gpu::MemoryReport>>,
     /// The device, to count queue submissions.
     pub context: std::sync::Arc<halfgpu::gpu::GpuContext>,
+    /// Milliseconds spent opening the device (`GpuDelegate::new`).
+    pub device_ms: f64,
 }
 
 impl BackendArgs {
@@ -68,13 +74,19 @@ impl BackendArgs {
                 if let Some(a) = &self.adapter {
                     options = options.adapter(a.clone());
                 }
+                if let Some(dir) = &self.cache_dir {
+                    options = options.cache_dir(dir.clone());
+                }
+                let started = std::time::Instant::now();
                 let gpu = GpuDelegate::new(options)?;
+                let device_ms = started.elapsed().as_secs_f64() * 1e3;
                 let info = GpuInfo {
                     adapter: gpu.context().summary(),
                     precision: gpu.effective_precision(),
                     note: gpu.precision_note().map(str::to_string),
                     memory: gpu.memory_handle(),
                     context: gpu.context().clone(),
+                    device_ms,
                 };
                 Ok((builder.delegate(gpu).build()?, Some(info)))
             }

@@ -16,6 +16,11 @@ pub struct BenchResult {
     pub parse_ms: f64,
     pub plan_ms: f64,
     pub compile_ms: f64,
+    /// The part of `plan_ms` spent opening the GPU device (absent on the CPU).
+    pub device_ms: Option<f64>,
+    /// Shader modules and pipelines created while compiling, and the persistent pipeline
+    /// cache used (GPU only).
+    pub pipelines: Option<halfgpu::gpu::PipelineStats>,
     pub first_invoke_ms: f64,
     pub median_ms: f64,
     pub p90_ms: f64,
@@ -111,6 +116,8 @@ pub fn bench(
         parse_ms,
         plan_ms: build_ms - report.compile_ms,
         compile_ms: report.compile_ms,
+        device_ms: gpu.as_ref().map(|g| g.device_ms),
+        pipelines: gpu.as_ref().map(|g| g.context.pipeline_stats()),
         first_invoke_ms,
         median_ms: percentile(&times, 0.5),
         p90_ms: percentile(&times, 0.9),
@@ -138,13 +145,15 @@ impl BenchResult {
             s += &format!(" ({p}, {a})");
         }
         s += &format!(
-            "\ninit {:.1} ms (parse {:.1}, plan {:.1}, compile {:.1}); first invoke {:.2} ms\n\
+            "\ninit {:.1} ms (parse {:.1}, plan {:.1}{}, compile {:.1}); first invoke {:.2} ms\n\
              invoke over {} runs: median {:.3} ms, p90 {:.3} ms, min {:.3} ms, process CPU {} ms\n\
              per invoke: {} dispatches, {} submits, {} boundary bytes; {} nodes delegated, {} on the CPU\n\
              memory: host arena {} bytes, GPU weights {} bytes, GPU activations {} bytes\n",
             self.init_ms,
             self.parse_ms,
             self.plan_ms,
+            self.device_ms
+                .map_or(String::new(), |d| format!(" incl. opening the device {d:.1}")),
             self.compile_ms,
             self.first_invoke_ms,
             self.runs,

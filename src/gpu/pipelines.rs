@@ -1,0 +1,533 @@
+//! Compute pipelines, made once per device, and the optional persistent pipeline cache.
+//!
+//! Every partition, every delegate and the FP16 overflow guard that share one [`GpuContext`]
+//! share its [`PipelineStore`]: a shader module is created once per (precision, shader file)
+//! and a pipeline once per (precision, shader file, entry point). The key has everything that
+//! makes two pipelines differ today (no pipeline-overridable constants are used); whatever is
+//! added later that changes the compiled code must join the key.
+//!
+//! With a cache directory ([`super::GpuDelegateOptions::cache_dir`]) and a device that has
+//! [`wgpu::Features::PIPELINE_CACHE`] (Vulkan), pipelines are created through one
+//! [`wgpu::PipelineCache`] per device whose data is loaded from, and saved to, a file named by
+//! [`wgpu::util::pipeline_cache_key`] in that directory. Nothing about the cache can fail a
+//! build: a missing, unreadable, corrupt or unwritable file is logged and the pipelines are
+//! compiled without it.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use super::device::{GpuContext, GpuError};
+use super::precision::Precision;
+use super::program::writable_storage;
+use super::shaders::ShaderFile;
+use super::smoke::Scopes;
+
+/// What a device's pipeline store has done so far ([`GpuContext::pipeline_stats`]).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PipelineStats {
+    /// Shader modules created (WGSL parsed and translated once per precision and file).
+    pub shader_modules: usize,
+    /// Distinct compute pipelines created.
+    pub pipelines_created: usize,
+    /// Requests answered with a pipeline created earlier on this device.
+    pub pipelines_reused: usize,
+    /// Wall time spent creating shader modules, in milliseconds.
+    pub shader_module_ms: f64,
+    /// Time spent creating pipelines, in milliseconds, summed over the threads that create
+    /// them in parallel (so it can exceed the wall time of a compile).
+    pub pipeline_ms: f64,
+    /// The persistent pipeline cache file in use, if any.
+    pub cache_file: Option<PathBuf>,
+    /// Bytes of pipeline cache data read from `cache_file` that passed halfgpu's checks and
+    /// were handed to wgpu (0: none were). wgpu still discards data made by another wgpu or
+    /// driver version (starting from an empty cache), and a driver may ignore it.
+    pub cache_loaded_bytes: usize,
+    /// Bytes of pipeline cache data last written to `cache_file` by this device (0: none).
+    pub cache_saved_bytes: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct PipelineKey {
+    precision: Precision,
+    file: ShaderFile,
+    entry: &'static str,
+}
+
+/// The persistent cache of one device.
+struct DiskCache {
+    cache: wgpu::PipelineCache,
+    path: PathBuf,
+    /// The driver data last read from or written to `path`, to skip rewriting the same bytes.
+    on_disk: Option<Vec<u8>>,
+    /// Pipelines were created through `cache` since it was last saved.
+    dirty: bool,
+}
+
+/// A value made once: the map's lock is held only to find the slot, the slot's lock while
+/// making it, so different keys are made in parallel and one key never twice.
+type Slot<T> = Arc<Mutex<Option<Arc<T>>>>;
+
+/// The shader modules and pipelines of one device (see the module documentation).
+#[derive(Default)]
+pub(crate) struct PipelineStore {
+    modules: Mutex<HashMap<(Precision, ShaderFile), Slot<wgpu::ShaderModule>>>,
+    pipelines: Mutex<HashMap<PipelineKey, Slot<wgpu::ComputePipeline>>>,
+    disk: Mutex<Option<DiskCache>>,
+    stats: Mutex<PipelineStats>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The data behind these locks stays consistent even if a holder panicked.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl PipelineStore {
+    /// The numbers so far.
+    pub(crate) fn stats(&self) -> PipelineStats {
+        lock(&self.stats).clone()
+    }
+
+    /// The cache directory in use, to carry over to a replacement device.
+    pub(crate) fn cache_dir(&self) -> Option<PathBuf> {
+        lock(&self.disk)
+            .as_ref()
+            .and_then(|d| d.path.parent().map(Path::to_path_buf))
+    }
+
+    /// Distinct pipelines of `precision` created on this device.
+    pub(crate) fn count(&self, precision: Precision) -> usize {
+        lock(&self.pipelines)
+            .iter()
+            .filter(|(k, slot)| k.precision == precision && lock(slot).is_some())
+            .count()
+    }
+
+    /// Creates the pipelines of `wanted` that do not exist yet, on several threads where there
+    /// are several to create and more than one core (drivers that compile at pipeline creation
+    /// do that work in parallel). The first error is returned.
+    pub(crate) fn prepare(
+        &self,
+        ctx: &GpuContext,
+        precision: Precision,
+        wanted: impl IntoIterator<Item = (ShaderFile, &'static str)>,
+    ) -> Result<(), GpuError> {
+        let mut missing: Vec<(ShaderFile, &'static str)> = Vec::new();
+        {
+            let pipelines = lock(&self.pipelines);
+            for (file, entry) in wanted {
+                let key = PipelineKey {
+                    precision,
+                    file,
+                    entry,
+                };
+                let made = pipelines.get(&key).is_some_and(|slot| lock(slot).is_some());
+                if !made && !missing.contains(&(file, entry)) {
+                    missing.push((file, entry));
+                }
+            }
+        }
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(missing.len());
+        if threads <= 1 {
+            for &(file, entry) in &missing {
+                self.make(ctx, precision, file, entry)?;
+            }
+            return Ok(());
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let first_error: Mutex<Option<GpuError>> = Mutex::new(None);
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&(file, entry)) = missing.get(i) else {
+                        break;
+                    };
+                    if let Err(e) = self.make(ctx, precision, file, entry) {
+                        lock(&first_error).get_or_insert(e);
+                        break;
+                    }
+                });
+            }
+        });
+        match first_error
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// The pipeline for `entry` of `file` in `precision`, created on first request.
+    pub(crate) fn get(
+        &self,
+        ctx: &GpuContext,
+        precision: Precision,
+        file: ShaderFile,
+        entry: &'static str,
+    ) -> Result<Arc<wgpu::ComputePipeline>, GpuError> {
+        let (pipeline, created) = self.make(ctx, precision, file, entry)?;
+        if !created {
+            lock(&self.stats).pipelines_reused += 1;
+        }
+        Ok(pipeline)
+    }
+
+    /// The pipeline, and whether this call created it.
+    fn make(
+        &self,
+        ctx: &GpuContext,
+        precision: Precision,
+        file: ShaderFile,
+        entry: &'static str,
+    ) -> Result<(Arc<wgpu::ComputePipeline>, bool), GpuError> {
+        let key = PipelineKey {
+            precision,
+            file,
+            entry,
+        };
+        let slot = lock(&self.pipelines).entry(key).or_default().clone();
+        let mut slot = lock(&slot);
+        if let Some(p) = slot.as_ref() {
+            return Ok((p.clone(), false));
+        }
+        let device = ctx.device();
+        let module = self.module(device, precision, file)?;
+        let started = Instant::now();
+        let cache = lock(&self.disk).as_ref().map(|d| d.cache.clone());
+        let scopes = Scopes::push(device);
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: None,
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: cache.as_ref(),
+        });
+        scopes.pop(&format!(
+            "creating pipeline {entry} of {}",
+            file.file_name()
+        ))?;
+        if let Some(d) = lock(&self.disk).as_mut() {
+            d.dirty = true;
+        }
+        {
+            let mut stats = lock(&self.stats);
+            stats.pipelines_created += 1;
+            stats.pipeline_ms += started.elapsed().as_secs_f64() * 1e3;
+        }
+        let pipeline = Arc::new(pipeline);
+        *slot = Some(pipeline.clone());
+        Ok((pipeline, true))
+    }
+
+    fn module(
+        &self,
+        device: &wgpu::Device,
+        precision: Precision,
+        file: ShaderFile,
+    ) -> Result<Arc<wgpu::ShaderModule>, GpuError> {
+        let slot = lock(&self.modules)
+            .entry((precision, file))
+            .or_default()
+            .clone();
+        let mut slot = lock(&slot);
+        if let Some(m) = slot.as_ref() {
+            return Ok(m.clone());
+        }
+        let started = Instant::now();
+        let source = writable_storage(&file.source(precision));
+        let scopes = Scopes::push(device);
+        let m = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(file.file_name()),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        scopes.pop(&format!("compiling {} ({precision})", file.file_name()))?;
+        let m = Arc::new(m);
+        *slot = Some(m.clone());
+        let mut stats = lock(&self.stats);
+        stats.shader_modules += 1;
+        stats.shader_module_ms += started.elapsed().as_secs_f64() * 1e3;
+        Ok(m)
+    }
+
+    /// Creates this device's persistent pipeline cache from the file for its adapter in `dir`
+    /// (an empty cache when there is no usable file). Logs and does nothing else when the
+    /// device has no `PIPELINE_CACHE`, the backend has no cache key, the directory cannot be
+    /// created, or a cache is already attached.
+    pub(crate) fn attach_dir(&self, ctx: &GpuContext, dir: &Path) {
+        let mut disk = lock(&self.disk);
+        if disk.is_some() {
+            return;
+        }
+        let device = ctx.device();
+        let info = ctx.adapter_info();
+        if !device.features().contains(wgpu::Features::PIPELINE_CACHE) {
+            log::info!(
+                "cache_dir {}: the {:?} device has no PIPELINE_CACHE feature, so no pipeline \
+                 cache is kept (only the driver's own shader cache, if it has one, applies)",
+                dir.display(),
+                info.backend
+            );
+            return;
+        }
+        let Some(key) = wgpu::util::pipeline_cache_key(info) else {
+            log::info!(
+                "cache_dir {}: wgpu keeps no pipeline cache for the {:?} backend",
+                dir.display(),
+                info.backend
+            );
+            return;
+        };
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            log::warn!(
+                "cache_dir {}: cannot create it ({e}); compiling pipelines without a cache",
+                dir.display()
+            );
+            return;
+        }
+        let path = dir.join(format!("{key}.halfgpu"));
+        let data = match std::fs::read(&path) {
+            Ok(bytes) => match unwrap_blob(&bytes) {
+                Ok(data) => Some(data.to_vec()),
+                Err(why) => {
+                    log::warn!(
+                        "pipeline cache {}: ignored ({why}); it will be rewritten",
+                        path.display()
+                    );
+                    None
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                log::warn!("pipeline cache {}: cannot read it ({e})", path.display());
+                None
+            }
+        };
+        let scopes = Scopes::push(device);
+        // SAFETY: `data` is exactly what `PipelineCache::get_data` returned on a device with
+        // the same `pipeline_cache_key` (the file is named by that key): `unwrap_blob` accepts
+        // only bytes this module wrote, under a checksum of the whole driver data. wgpu checks
+        // its own header (wgpu version, adapter, driver's cache UUID) and, with `fallback`,
+        // starts from an empty cache when that does not match.
+        let cache = unsafe {
+            device.create_pipeline_cache(&wgpu::PipelineCacheDescriptor {
+                label: Some("halfgpu pipeline cache"),
+                data: data.as_deref(),
+                fallback: true,
+            })
+        };
+        if let Err(e) = scopes.pop("creating the pipeline cache") {
+            log::warn!(
+                "pipeline cache {}: not used ({e}); compiling pipelines without it",
+                path.display()
+            );
+            return;
+        }
+        let loaded = data.as_ref().map_or(0, Vec::len);
+        log::info!(
+            "pipeline cache {}: {}",
+            path.display(),
+            if loaded > 0 {
+                format!("loaded {loaded} bytes")
+            } else {
+                "starting empty".to_string()
+            }
+        );
+        {
+            let mut stats = lock(&self.stats);
+            stats.cache_file = Some(path.clone());
+            stats.cache_loaded_bytes = loaded;
+        }
+        *disk = Some(DiskCache {
+            cache,
+            path,
+            on_disk: data,
+            dirty: false,
+        });
+    }
+
+    /// Writes the persistent cache when pipelines were created since the last save and the
+    /// driver's data differs from what the file holds. Failures are logged, never returned.
+    pub(crate) fn save(&self) {
+        let mut disk = lock(&self.disk);
+        let Some(d) = disk.as_mut().filter(|d| d.dirty) else {
+            return;
+        };
+        d.dirty = false;
+        let Some(data) = d.cache.get_data() else {
+            log::debug!(
+                "pipeline cache {}: the driver returned no data",
+                d.path.display()
+            );
+            return;
+        };
+        if d.on_disk.as_deref() == Some(&data[..]) {
+            return;
+        }
+        match write_atomically(&d.path, &wrap_blob(&data)) {
+            Ok(()) => {
+                log::debug!(
+                    "pipeline cache {}: saved {} bytes",
+                    d.path.display(),
+                    data.len()
+                );
+                lock(&self.stats).cache_saved_bytes = data.len();
+                d.on_disk = Some(data);
+            }
+            Err(e) => log::warn!(
+                "pipeline cache {}: cannot save it ({e}); the next run compiles without it",
+                d.path.display()
+            ),
+        }
+    }
+}
+
+impl Drop for PipelineStore {
+    fn drop(&mut self) {
+        // Pipelines created after the last compile (the overflow guard's F32 fallback, say).
+        self.save();
+    }
+}
+
+/// The file format: this magic, the driver data's length and FNV-1a hash (little-endian u64
+/// each), then the data wgpu returned. The hash guards against truncated or damaged files,
+/// which wgpu's own header (no checksum of the data) does not catch.
+const MAGIC: &[u8; 8] = b"HGPUPC01";
+const HEADER_BYTES: usize = 24;
+
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+fn wrap_blob(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_BYTES + data.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    out.extend_from_slice(&fnv1a64(data).to_le_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+fn unwrap_blob(file: &[u8]) -> Result<&[u8], String> {
+    if file.len() < HEADER_BYTES || &file[..8] != MAGIC {
+        return Err("not a halfgpu pipeline cache file".into());
+    }
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&file[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let data = &file[HEADER_BYTES..];
+    if word(8) != data.len() as u64 {
+        return Err(format!(
+            "{} bytes of data where the header says {}",
+            data.len(),
+            word(8)
+        ));
+    }
+    if word(16) != fnv1a64(data) {
+        return Err("checksum mismatch".into());
+    }
+    Ok(data)
+}
+
+/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`, so a
+/// reader never sees half a file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let result = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The pipelines of one precision, as the compiler of a partition asks for them.
+pub(crate) struct PipelineCache {
+    precision: Precision,
+}
+
+impl PipelineCache {
+    pub(crate) fn new(precision: Precision) -> Self {
+        PipelineCache { precision }
+    }
+
+    /// Number of distinct pipelines of this precision on `ctx`'s device.
+    pub(crate) fn len(&self, ctx: &GpuContext) -> usize {
+        ctx.pipeline_store().count(self.precision)
+    }
+
+    /// Creates, in parallel where it can, the pipelines of `wanted` not made yet on `ctx`'s
+    /// device (see [`PipelineStore::prepare`]).
+    pub(crate) fn prepare(
+        &self,
+        ctx: &GpuContext,
+        wanted: impl IntoIterator<Item = (ShaderFile, &'static str)>,
+    ) -> Result<(), GpuError> {
+        ctx.pipeline_store().prepare(ctx, self.precision, wanted)
+    }
+
+    /// The pipeline for `entry` of `file`, shared by everything on `ctx`'s device.
+    pub(crate) fn get(
+        &self,
+        ctx: &GpuContext,
+        file: ShaderFile,
+        entry: &'static str,
+    ) -> Result<Arc<wgpu::ComputePipeline>, GpuError> {
+        ctx.pipeline_store().get(ctx, self.precision, file, entry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_round_trip_and_damage_is_refused() {
+        let data: Vec<u8> = (0..200u32).map(|i| (i * 7) as u8).collect();
+        let file = wrap_blob(&data);
+        assert_eq!(unwrap_blob(&file), Ok(&data[..]));
+        assert_eq!(unwrap_blob(&wrap_blob(&[])), Ok(&[][..]));
+        assert!(unwrap_blob(&file[..file.len() - 1]).is_err(), "truncated");
+        assert!(unwrap_blob(&file[..10]).is_err(), "shorter than the header");
+        assert!(unwrap_blob(b"").is_err());
+        let mut flipped = file.clone();
+        flipped[HEADER_BYTES + 50] ^= 1;
+        assert_eq!(unwrap_blob(&flipped), Err("checksum mismatch".into()));
+        let mut longer = file.clone();
+        longer.push(0);
+        assert!(unwrap_blob(&longer).is_err(), "extended");
+        let mut magic = file;
+        magic[0] = b'X';
+        assert!(unwrap_blob(&magic).is_err());
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_file() {
+        let dir = std::env::temp_dir().join(format!("halfgpu-pc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.halfgpu");
+        write_atomically(&path, b"one").unwrap();
+        write_atomically(&path, b"two!").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two!");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary left"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
