@@ -220,4 +220,3 @@ fn steady_state_invokes_do_not_allocate() {
         "steady-state invokes allocated: {failures:?}"
     );
 }
-
