@@ -14,7 +14,7 @@ pub(crate) struct DispatchSpec {
     pub entry: &'static str,
     /// Uniform parameters (little-endian words, the shader's params struct).
     pub params: Vec<u32>,
-    /// Storage bindings 1.. in order; the last one is written.
+    /// Storage bindings 1.. in order.
     pub bindings: Vec<Binding>,
     /// Invocations in x, y, z (the host divides by the workgroup size).
     pub invocations: [u32; 3],
@@ -301,6 +301,10 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     (0, _, 0) => ("conv2d_1x1_v4_8x8", 8, 8),
                     _ => ("conv2d_1x1_tiled", 8, 8),
                 };
+                // Binding 5, the residual operand of a folded ADD: none until
+                // [`fold_residual_add`] gives one.
+                let mut bindings = bindings;
+                bindings.push(Binding::Dummy);
                 DispatchSpec {
                     file: ShaderFile::Conv,
                     entry,
@@ -1042,6 +1046,52 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
         }
         other => Err(format!("{} has no GPU kernel", other.name())),
     }
+}
+
+/// The kernels with a residual epilogue (binding 5, params word 19): each 1x1 kernel and its
+/// variant that adds the residual (a separate entry point, so the kernels without one keep no
+/// branch for it in their stores).
+const RESIDUAL_ENTRIES: [(&str, &str); 3] = [
+    ("conv2d_1x1_v4_8x16", "conv2d_1x1_v4_8x16_res"),
+    ("conv2d_1x1_v4_8x8", "conv2d_1x1_v4_8x8_res"),
+    ("conv2d_1x1_tiled", "conv2d_1x1_tiled_res"),
+];
+
+/// Index of the residual word in the convolutions' params.
+const RESIDUAL_PARAM: usize = 19;
+
+/// Folds `y = add(conv, residual)` (same shapes, the ADD's fused activation `act`) into the
+/// lowered convolution `conv`: it then writes `y` and adds `residual` (read at the output's
+/// index) after its own activation, then applies `act`. Returns false, leaving `conv` as it
+/// was, when its kernel has no residual epilogue.
+pub(crate) fn fold_residual_add(
+    conv: &mut DispatchSpec,
+    residual: TensorId,
+    y: TensorId,
+    act: Activation,
+) -> bool {
+    let code = match act {
+        Activation::None => 0,
+        Activation::Relu => 1,
+        Activation::ReluN1To1 => 2,
+        Activation::Relu6 => 3,
+        Activation::Tanh => 4,
+        Activation::SignBit => return false,
+    };
+    let Some(&(_, with_residual)) = RESIDUAL_ENTRIES.iter().find(|(e, _)| *e == conv.entry) else {
+        return false;
+    };
+    if conv.file != ShaderFile::Conv
+        || conv.bindings.len() != 5
+        || conv.params.get(RESIDUAL_PARAM) != Some(&0)
+    {
+        return false;
+    }
+    conv.entry = with_residual;
+    conv.params[RESIDUAL_PARAM] = 1 + code;
+    conv.bindings[3] = Binding::Tensor(y);
+    conv.bindings[4] = Binding::Tensor(residual);
+    true
 }
 
 fn contiguous_strides(shape: &[usize]) -> Vec<usize> {

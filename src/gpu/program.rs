@@ -22,6 +22,7 @@ use crate::model::TensorType;
 use crate::runtime::arena;
 
 use super::device::{GpuContext, GpuError};
+use super::fuse::ResidualFolds;
 use super::lower::{self, Binding, DispatchSpec, LowerLimits, Lowered};
 use super::precision::Precision;
 use super::shaders::ShaderFile;
@@ -436,19 +437,28 @@ impl GpuProgram {
         };
         let mut specs: Vec<DispatchSpec> = Vec::new();
         let mut labels: Vec<(String, usize, Vec<usize>)> = Vec::new();
+        // Residual ADDs folded into the convolution producing an operand: the convolution
+        // writes the sum, in the ADD's place.
+        let mut residuals = ResidualFolds::new(graph);
         for n in 0..graph.nodes.len() {
-            match lower::lower(&node_view(graph, n), &lower_limits)? {
-                Lowered::Dispatches(d) => {
-                    let node = &graph.nodes[n];
+            let (lowered, label) = match residuals.take(n) {
+                Some((conv, d)) => (Lowered::Dispatches(d), Some((conv, "+ADD"))),
+                None => (lower::lower(&node_view(graph, n), &lower_limits)?, None),
+            };
+            match lowered {
+                Lowered::Dispatches(mut d) => {
+                    if residuals.fold(n, &mut d) {
+                        continue;
+                    }
+                    let (m, suffix) = label.unwrap_or((n, ""));
+                    let node = &graph.nodes[m];
                     let shape = node
                         .outputs
                         .first()
                         .map(|&o| graph.tensors[o].shape.clone())
                         .unwrap_or_default();
-                    labels.extend(
-                        d.iter()
-                            .map(|_| (node.op.name().to_string(), node.index, shape.clone())),
-                    );
+                    let name = format!("{}{suffix}", node.op.name());
+                    labels.extend(d.iter().map(|_| (name.clone(), node.index, shape.clone())));
                     specs.extend(d);
                 }
                 Lowered::Alias { input, output } => {
