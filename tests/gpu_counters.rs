@@ -6,8 +6,14 @@
 
 mod common;
 
+use halfgpu::delegate::PartitionReport;
 use halfgpu::gpu::{GpuDelegate, MemoryReport, Precision};
-use halfgpu::model::{builder::mobilenet_v2, read_model_file, Model};
+use halfgpu::graph::{Graph, Op};
+use halfgpu::model::schema::builtin;
+use halfgpu::model::{
+    builder::mobilenet_v2, read_model_file, Activation, BuiltinOptions, Conv2DOptions, Model,
+    ModelBuilder, Padding,
+};
 use halfgpu::runtime::Interpreter;
 
 /// What one interpreter on the GPU reported and counted.
@@ -15,6 +21,8 @@ struct Counted {
     memory: MemoryReport,
     partitions: usize,
     gpu_ops: usize,
+    /// Residual ADDs the graph pattern says are folded into a convolution.
+    fused_nodes: usize,
     submits_per_invoke: f64,
     outputs: Vec<Vec<f32>>,
 }
@@ -46,10 +54,10 @@ fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
     let report = it.delegation_report().clone();
     assert!(report.cpu_nodes.is_empty(), "{}", report.to_text());
     assert!(report.compile_failures.is_empty(), "{}", report.to_text());
-    // GPU ops after fusion: halfgpu lowers every delegated node on its own (activations the
-    // file fused into an op stay inside it), so no node is fused into another and each
-    // delegated node is one op; RESHAPE-like nodes count although they dispatch nothing.
-    let fused_nodes = 0;
+    // GPU ops after fusion: each delegated node is one op (activations the file fused into an
+    // op stay inside it; RESHAPE-like nodes count although they dispatch nothing), less the
+    // residual ADDs folded into the 1x1 convolution producing one of their operands.
+    let fused_nodes = residual_adds(model, &report.partitions);
     let gpu_ops = report.delegated_nodes() - fused_nodes;
     fill_inputs(&mut it);
     let before = ctx.submissions();
@@ -62,9 +70,67 @@ fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
         memory,
         partitions: report.partitions.len(),
         gpu_ops,
+        fused_nodes,
         submits_per_invoke: submits as f64 / invokes as f64,
         outputs: outputs(&it),
     }
+}
+
+/// The ADD nodes of `model` the GPU delegate folds into a convolution, found from the graph
+/// pattern: `y = ADD(c, r)` where `c` is the output of a pointwise CONV_2D (1x1 filter,
+/// stride 1, the input's height and width) in the same partition, read by nothing else and not
+/// a model output; `c`, `r` and `y` have one shape; `r` is another tensor.
+fn residual_adds(model: &Model, partitions: &[PartitionReport]) -> usize {
+    let graph = Graph::from_model(model).unwrap();
+    let producers = graph.producers();
+    let consumers = graph.consumers();
+    let partition_of = |n: usize| {
+        let index = graph.nodes[n].index;
+        partitions.iter().position(|p| p.nodes.contains(&index))
+    };
+    let shape = |t: usize| &graph.tensors[t].shape;
+    let pointwise = |n: usize| {
+        let node = &graph.nodes[n];
+        let Op::Conv2D(o) = &node.op else {
+            return false;
+        };
+        let (Some(x), Some(w)) = (node.input(0), node.input(1)) else {
+            return false;
+        };
+        let (x, w, y) = (shape(x), shape(w), shape(node.outputs[0]));
+        w.len() == 4
+            && w[1..3] == [1, 1]
+            && o.stride_h == 1
+            && o.stride_w == 1
+            && x.len() == 4
+            && y.len() == 4
+            && x[1..3] == y[1..3]
+    };
+    graph
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(add, node)| {
+            let (Op::Add(_), [Some(a), Some(b)], [y]) =
+                (&node.op, node.inputs.as_slice(), node.outputs.as_slice())
+            else {
+                return false;
+            };
+            let part = partition_of(*add);
+            a != b
+                && shape(*a) == shape(*y)
+                && shape(*b) == shape(*y)
+                && part.is_some()
+                && [*a, *b].iter().any(|&c| {
+                    producers[c].is_some_and(|conv| {
+                        pointwise(conv)
+                            && partition_of(conv) == part
+                            && consumers[c] == [*add]
+                            && !graph.outputs.contains(&c)
+                    })
+                })
+        })
+        .count()
 }
 
 fn cpu_outputs(model: &Model) -> Vec<Vec<f32>> {
@@ -84,10 +150,11 @@ fn check(name: &str, model: &Model) {
     let f32_run = count(model, gpu, 3);
     let m = &f32_run.memory;
     eprintln!(
-        "{name} F32: {} partition(s), {} GPU ops, {} dispatches and {} submits per invoke; \
-         activations {} bytes, lower bound {} ({:.3}x); weights {} bytes",
+        "{name} F32: {} partition(s), {} GPU ops ({} residual ADDs folded), {} dispatches and \
+         {} submits per invoke; activations {} bytes, lower bound {} ({:.3}x); weights {} bytes",
         f32_run.partitions,
         f32_run.gpu_ops,
+        f32_run.fused_nodes,
         m.dispatches_per_invoke,
         f32_run.submits_per_invoke,
         m.activation_bytes,
@@ -173,7 +240,155 @@ fn check(name: &str, model: &Model) {
 
 #[test]
 fn mobilenet_v2_counters_and_memory() {
-    check("mobilenet_v2 (builder)", &mobilenet_v2(7));
+    let model = mobilenet_v2(7);
+    // Its ten inverted residual blocks with a shortcut end in 1x1 projection + ADD.
+    let partitions = [PartitionReport {
+        delegate: "all".into(),
+        nodes: (0..model.subgraphs[0].operators.len()).collect(),
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+        detail: None,
+    }];
+    assert_eq!(residual_adds(&model, &partitions), 10);
+    check("mobilenet_v2 (builder)", &model);
+}
+
+/// A pseudo-random value in [-1, 1) for index `i` of stream `seed`.
+fn uniform(seed: u32, i: usize) -> f32 {
+    let mut v = (i as u32).wrapping_mul(0x9e37_79b9) ^ seed.wrapping_mul(0x85eb_ca6b);
+    v ^= v >> 15;
+    v = v.wrapping_mul(0x2c1b_3c6d);
+    v ^= v >> 12;
+    (v >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+}
+
+/// `input [1, h, w, c] -> CONV_2D 1x1 (c -> c, bias, conv_act) -> t; y = ADD(t, r)`
+/// (`ADD(r, t)` when `!conv_first`) with `add_act`, where `r` is the input, or when
+/// `late_residual` `LOGISTIC(input)` computed after the convolution; outputs `y`, and `t` too
+/// when `t_is_output`.
+fn residual_model(
+    [h, w, c]: [i32; 3],
+    conv_act: Activation,
+    add_act: Activation,
+    conv_first: bool,
+    t_is_output: bool,
+    late_residual: bool,
+) -> Model {
+    let mut b = ModelBuilder::new();
+    let input = b.input("input", &[1, h, w, c]);
+    let x = input;
+    let n = (c * c) as usize;
+    let scale = 2.0 / (c as f32).sqrt();
+    let filter: Vec<f32> = (0..n).map(|i| scale * uniform(1, i)).collect();
+    let bias: Vec<f32> = (0..c as usize).map(|i| uniform(2, i)).collect();
+    let filter = b.const_f32("filter", &[c, 1, 1, c], &filter).unwrap();
+    let bias = b.const_f32("bias", &[c], &bias).unwrap();
+    let t = b.activation("conv", &[1, h, w, c]);
+    let conv = Conv2DOptions {
+        padding: Padding::Same,
+        stride_w: 1,
+        stride_h: 1,
+        activation: conv_act,
+        dilation_w: 1,
+        dilation_h: 1,
+    };
+    b.op(
+        builtin::CONV_2D,
+        &[x, filter, bias],
+        &[t],
+        BuiltinOptions::Conv2D(conv),
+    )
+    .unwrap();
+    let r = if late_residual {
+        let r = b.activation("logistic", &[1, h, w, c]);
+        b.op(builtin::LOGISTIC, &[input], &[r], BuiltinOptions::None)
+            .unwrap();
+        r
+    } else {
+        input
+    };
+    let y = b.activation("sum", &[1, h, w, c]);
+    let operands = if conv_first { [t, r] } else { [r, t] };
+    let add = BuiltinOptions::Add {
+        activation: add_act,
+        pot_scale_int16: false,
+    };
+    b.op(builtin::ADD, &operands, &[y], add).unwrap();
+    b.add_output(y).unwrap();
+    if t_is_output {
+        b.add_output(t).unwrap();
+    }
+    b.build()
+}
+
+/// A residual ADD after a 1x1 convolution runs in the convolution's dispatch (one dispatch for
+/// both, for every 1x1 kernel: channels a multiple of 16, of 4, neither) and agrees with the
+/// CPU in F32 and F16; the convolution's activation comes before the sum, the ADD's after it.
+/// Also folded when the residual is computed after the convolution (the sum runs in the ADD's
+/// place); not folded where the convolution's output is also a model output.
+#[test]
+fn a_residual_add_is_folded_into_the_1x1_convolution() {
+    use Activation::{None as Linear, Relu, Relu6};
+    let cases = [
+        ([5, 7, 16], Relu6, Linear, true, false, false),
+        ([5, 7, 16], Linear, Relu, false, false, false),
+        ([3, 11, 8], Relu, Relu6, true, false, false),
+        ([4, 5, 6], Relu6, Relu, false, false, false),
+        ([4, 5, 6], Linear, Linear, true, false, false),
+        ([3, 11, 8], Linear, Relu, true, false, true),
+        ([5, 7, 16], Relu6, Relu, true, true, false),
+    ];
+    for precision in [Precision::F32, Precision::F16] {
+        for (shape, conv_act, add_act, conv_first, t_is_output, late) in cases {
+            let name = format!(
+                "{precision} {shape:?} conv {conv_act:?} add {add_act:?} \
+                 conv first {conv_first} conv output {t_is_output} late residual {late}"
+            );
+            let model = residual_model(shape, conv_act, add_act, conv_first, t_is_output, late);
+            let Some(gpu) = common::gpu_delegate(precision) else {
+                return;
+            };
+            if gpu.effective_precision() != precision {
+                assert!(!common::under_ci(), "{precision} not available under CI");
+                eprintln!("skipped {precision}: {:?}", gpu.precision_note());
+                continue;
+            }
+            let run = count(&model, gpu, 1);
+            let expected_fused = usize::from(!t_is_output);
+            assert_eq!(run.fused_nodes, expected_fused, "{name}");
+            assert_eq!(
+                run.memory.dispatches_per_invoke,
+                2 + usize::from(late) - expected_fused,
+                "{name}: dispatches"
+            );
+            let tolerance = match precision {
+                Precision::F32 => 1e-5,
+                _ => 1e-2,
+            };
+            let cpu = cpu_outputs(&model);
+            for (k, (c, g)) in cpu.iter().zip(&run.outputs).enumerate() {
+                let scale = c.iter().fold(1f32, |s, x| s.max(x.abs()));
+                let worst = c
+                    .iter()
+                    .zip(g)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0f32, f32::max);
+                assert!(
+                    worst <= tolerance * scale,
+                    "{name} output {k}: GPU differs from CPU by {worst} (scale {scale})"
+                );
+            }
+            // The ADD's activation matters: some sums are clamped, some not (the input is in
+            // [0, 1), so only sums with an unclamped convolution go negative).
+            if (conv_act, add_act) == (Linear, Relu) {
+                let clamped = cpu[0].iter().filter(|&&v| v == 0.0).count();
+                assert!(
+                    clamped > 0 && clamped < cpu[0].len(),
+                    "{name}: {clamped} clamped"
+                );
+            }
+        }
+    }
 }
 
 #[test]
