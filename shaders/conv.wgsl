@@ -43,32 +43,39 @@ fn store_v4(at: u32, v: vec4<f32>) {
     y4[at] = vec4<T>(activate4(vec4<A>(v), p.act));
 }
 
-// A 1x1 convolution's output value(s) `r` (activated) at index `at`, with the residual ADD
-// applied when one is folded in: `r` rounded to the storage type as the separate ADD would have
-// read it, plus the residual operand, then the ADD's activation.
-fn residual4(at: u32, r: vec4<A>) -> vec4<A> {
-    return activate4(vec4<A>(vec4<T>(r)) + vec4<A>(resid4[at]), p.res - 1u);
+// A 1x1 convolution's activated output `r` at pixel `px`, channels from 4 * `c4` (or channel
+// `c`), with the residual ADD folded in: `r` rounded to the storage type as the separate ADD
+// would have read it, plus the residual operand, then the ADD's activation. The residual has
+// `p.res >> 4` channels, zero past them (a PAD of its channels folded in as well).
+fn residual4(px: u32, c4: u32, r: vec4<A>) -> vec4<A> {
+    let rc4 = (p.res >> 4u) / 4u;
+    let s = select(vec4<A>(A(0.0)), vec4<A>(resid4[px * rc4 + min(c4, rc4 - 1u)]), c4 < rc4);
+    return activate4(vec4<A>(vec4<T>(r)) + s, (p.res & 15u) - 1u);
 }
 
-fn residual1(at: u32, r: A) -> A {
-    return activate(A(T(r)) + A(resid[at]), p.res - 1u);
+fn residual1(px: u32, c: u32, r: A) -> A {
+    let rc = p.res >> 4u;
+    let s = select(A(0.0), A(resid[px * rc + min(c, rc - 1u)]), c < rc);
+    return activate(A(T(r)) + s, (p.res & 15u) - 1u);
 }
 
-// store_v4 for the 1x1 kernels, with the residual ADD when `res` (a constant in each entry
-// point: the kernels without a residual keep no branch for it).
-fn store_1x1_v4(at: u32, v: vec4<f32>, res: bool) {
+// store_v4 for the 1x1 kernels (`at` = px * out_c / 4 + c4), with the residual ADD when `res`
+// (a constant in each entry point: the kernels without a residual keep no branch for it).
+fn store_1x1_v4(at: u32, px: u32, c4: u32, v: vec4<f32>, res: bool) {
     var r = activate4(vec4<A>(v), p.act);
-    if (res) { r = residual4(at, r); }
+    if (res) { r = residual4(px, c4, r); }
     y4[at] = vec4<T>(r);
 }
 
-// store4 for the 1x1 kernels, with the residual ADD when `res` (as in store_1x1_v4).
-fn store4_1x1(base: u32, co: u32, v: vec4<A>, res: bool) {
+// store4 for the 1x1 kernels: channels co.. of pixel px, with the residual ADD when `res` (as in
+// store_1x1_v4).
+fn store4_1x1(px: u32, co: u32, v: vec4<A>, res: bool) {
     let r = activate4(v, p.act);
+    let base = px * p.out_c;
     for (var j = 0u; j < 4u; j++) {
         if (co + j < p.out_c) {
             var o = r[j];
-            if (res) { o = residual1(base + co + j, o); }
+            if (res) { o = residual1(px, co + j, o); }
             y[base + co + j] = T(o);
         }
     }
@@ -281,8 +288,8 @@ fn conv2d_1x1_tiled_body(gid: vec3<u32>, res: bool) {
 
 fn store_pair(px: u32, pixels: u32, co: u32, lo: vec4<f32>, hi: vec4<f32>, res: bool) {
     if (px < pixels) {
-        store4_1x1(px * p.out_c, co, vec4<A>(lo), res);
-        if (co + 4u < p.out_c) { store4_1x1(px * p.out_c, co + 4u, vec4<A>(hi), res); }
+        store4_1x1(px, co, vec4<A>(lo), res);
+        if (co + 4u < p.out_c) { store4_1x1(px, co + 4u, vec4<A>(hi), res); }
     }
 }
 
@@ -630,43 +637,43 @@ fn conv2d_1x1_v4_8x8_body(gid: vec3<u32>, res: bool) {
     let oc4 = p.out_c / 4u;
     if (p0 + 0u < pixels) {
         let at = (p0 + 0u) * oc4 + c4;
-        store_1x1_v4(at, a0_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, a0_1, res); }
+        store_1x1_v4(at, p0 + 0u, c4, a0_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 0u, c4 + 1u, a0_1, res); }
     }
     if (p0 + 1u < pixels) {
         let at = (p0 + 1u) * oc4 + c4;
-        store_1x1_v4(at, a1_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, a1_1, res); }
+        store_1x1_v4(at, p0 + 1u, c4, a1_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 1u, c4 + 1u, a1_1, res); }
     }
     if (p0 + 2u < pixels) {
         let at = (p0 + 2u) * oc4 + c4;
-        store_1x1_v4(at, a2_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, a2_1, res); }
+        store_1x1_v4(at, p0 + 2u, c4, a2_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 2u, c4 + 1u, a2_1, res); }
     }
     if (p0 + 3u < pixels) {
         let at = (p0 + 3u) * oc4 + c4;
-        store_1x1_v4(at, a3_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, a3_1, res); }
+        store_1x1_v4(at, p0 + 3u, c4, a3_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 3u, c4 + 1u, a3_1, res); }
     }
     if (p0 + 4u < pixels) {
         let at = (p0 + 4u) * oc4 + c4;
-        store_1x1_v4(at, a4_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, a4_1, res); }
+        store_1x1_v4(at, p0 + 4u, c4, a4_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 4u, c4 + 1u, a4_1, res); }
     }
     if (p0 + 5u < pixels) {
         let at = (p0 + 5u) * oc4 + c4;
-        store_1x1_v4(at, a5_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, a5_1, res); }
+        store_1x1_v4(at, p0 + 5u, c4, a5_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 5u, c4 + 1u, a5_1, res); }
     }
     if (p0 + 6u < pixels) {
         let at = (p0 + 6u) * oc4 + c4;
-        store_1x1_v4(at, a6_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, a6_1, res); }
+        store_1x1_v4(at, p0 + 6u, c4, a6_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 6u, c4 + 1u, a6_1, res); }
     }
     if (p0 + 7u < pixels) {
         let at = (p0 + 7u) * oc4 + c4;
-        store_1x1_v4(at, a7_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, a7_1, res); }
+        store_1x1_v4(at, p0 + 7u, c4, a7_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 7u, c4 + 1u, a7_1, res); }
     }
 }
 
@@ -755,59 +762,59 @@ fn conv2d_1x1_v4_8x16_body(gid: vec3<u32>, res: bool) {
     let oc4 = p.out_c / 4u;
     if (p0 + 0u < pixels) {
         let at = (p0 + 0u) * oc4 + c4;
-        store_1x1_v4(at, a0_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, a0_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, a0_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, a0_3, res); }
+        store_1x1_v4(at, p0 + 0u, c4, a0_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 0u, c4 + 1u, a0_1, res); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 0u, c4 + 2u, a0_2, res); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 0u, c4 + 3u, a0_3, res); }
     }
     if (p0 + 1u < pixels) {
         let at = (p0 + 1u) * oc4 + c4;
-        store_1x1_v4(at, a1_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, a1_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, a1_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, a1_3, res); }
+        store_1x1_v4(at, p0 + 1u, c4, a1_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 1u, c4 + 1u, a1_1, res); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 1u, c4 + 2u, a1_2, res); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 1u, c4 + 3u, a1_3, res); }
     }
     if (p0 + 2u < pixels) {
         let at = (p0 + 2u) * oc4 + c4;
-        store_1x1_v4(at, a2_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, a2_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, a2_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, a2_3, res); }
+        store_1x1_v4(at, p0 + 2u, c4, a2_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 2u, c4 + 1u, a2_1, res); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 2u, c4 + 2u, a2_2, res); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 2u, c4 + 3u, a2_3, res); }
     }
     if (p0 + 3u < pixels) {
         let at = (p0 + 3u) * oc4 + c4;
-        store_1x1_v4(at, a3_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, a3_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, a3_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, a3_3, res); }
+        store_1x1_v4(at, p0 + 3u, c4, a3_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 3u, c4 + 1u, a3_1, res); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 3u, c4 + 2u, a3_2, res); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 3u, c4 + 3u, a3_3, res); }
     }
     if (p0 + 4u < pixels) {
         let at = (p0 + 4u) * oc4 + c4;
-        store_1x1_v4(at, a4_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, a4_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, a4_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, a4_3, res); }
+        store_1x1_v4(at, p0 + 4u, c4, a4_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 4u, c4 + 1u, a4_1, res); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 4u, c4 + 2u, a4_2, res); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 4u, c4 + 3u, a4_3, res); }
     }
     if (p0 + 5u < pixels) {
         let at = (p0 + 5u) * oc4 + c4;
-        store_1x1_v4(at, a5_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, a5_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, a5_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, a5_3, res); }
+        store_1x1_v4(at, p0 + 5u, c4, a5_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 5u, c4 + 1u, a5_1, res); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 5u, c4 + 2u, a5_2, res); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 5u, c4 + 3u, a5_3, res); }
     }
     if (p0 + 6u < pixels) {
         let at = (p0 + 6u) * oc4 + c4;
-        store_1x1_v4(at, a6_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, a6_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, a6_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, a6_3, res); }
+        store_1x1_v4(at, p0 + 6u, c4, a6_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 6u, c4 + 1u, a6_1, res); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 6u, c4 + 2u, a6_2, res); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 6u, c4 + 3u, a6_3, res); }
     }
     if (p0 + 7u < pixels) {
         let at = (p0 + 7u) * oc4 + c4;
-        store_1x1_v4(at, a7_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, a7_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, a7_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, a7_3, res); }
+        store_1x1_v4(at, p0 + 7u, c4, a7_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 7u, c4 + 1u, a7_1, res); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 7u, c4 + 2u, a7_2, res); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 7u, c4 + 3u, a7_3, res); }
     }
 }
 

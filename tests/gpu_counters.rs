@@ -21,7 +21,7 @@ struct Counted {
     memory: MemoryReport,
     partitions: usize,
     gpu_ops: usize,
-    /// Residual ADDs the graph pattern says are folded into a convolution.
+    /// Residual ADDs (and PADs) the graph pattern says are folded into a convolution.
     fused_nodes: usize,
     submits_per_invoke: f64,
     outputs: Vec<Vec<f32>>,
@@ -56,8 +56,9 @@ fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
     assert!(report.compile_failures.is_empty(), "{}", report.to_text());
     // GPU ops after fusion: each delegated node is one op (activations the file fused into an
     // op stay inside it; RESHAPE-like nodes count although they dispatch nothing), less the
-    // residual ADDs folded into the 1x1 convolution producing one of their operands.
-    let fused_nodes = residual_adds(model, &report.partitions);
+    // residual ADDs folded into the 1x1 convolution producing one of their operands (and the
+    // PADs of the other operand folded with them).
+    let fused_nodes = folded_nodes(model, &report.partitions);
     let gpu_ops = report.delegated_nodes() - fused_nodes;
     fill_inputs(&mut it);
     let before = ctx.submissions();
@@ -76,11 +77,14 @@ fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
     }
 }
 
-/// The ADD nodes of `model` the GPU delegate folds into a convolution, found from the graph
-/// pattern: `y = ADD(c, r)` where `c` is the output of a pointwise CONV_2D (1x1 filter,
+/// The nodes of `model` the GPU delegate folds into a convolution, found from the graph
+/// pattern: each `y = ADD(c, r)` where `c` is the output of a pointwise CONV_2D (1x1 filter,
 /// stride 1, the input's height and width) in the same partition, read by nothing else and not
-/// a model output; `c`, `r` and `y` have one shape; `r` is another tensor.
-fn residual_adds(model: &Model, partitions: &[PartitionReport]) -> usize {
+/// a model output, and `c`, `r` and `y` have one shape; and the PAD computing `r` when it is in
+/// that partition, read only by the ADD, not a model output, and pads only the channels at
+/// their end, where the kernel can read its input (the vector kernels, for input and output
+/// channels multiples of 4, need its channels a multiple of 4 too).
+fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
     let graph = Graph::from_model(model).unwrap();
     let producers = graph.producers();
     let consumers = graph.consumers();
@@ -89,48 +93,67 @@ fn residual_adds(model: &Model, partitions: &[PartitionReport]) -> usize {
         partitions.iter().position(|p| p.nodes.contains(&index))
     };
     let shape = |t: usize| &graph.tensors[t].shape;
+    // The input and output channels of a pointwise convolution.
     let pointwise = |n: usize| {
         let node = &graph.nodes[n];
         let Op::Conv2D(o) = &node.op else {
-            return false;
+            return None;
         };
-        let (Some(x), Some(w)) = (node.input(0), node.input(1)) else {
-            return false;
-        };
-        let (x, w, y) = (shape(x), shape(w), shape(node.outputs[0]));
-        w.len() == 4
+        let (x, w, y) = (
+            shape(node.input(0)?),
+            shape(node.input(1)?),
+            shape(node.outputs[0]),
+        );
+        (w.len() == 4
             && w[1..3] == [1, 1]
             && o.stride_h == 1
             && o.stride_w == 1
             && x.len() == 4
             && y.len() == 4
-            && x[1..3] == y[1..3]
+            && x[1..3] == y[1..3])
+            .then_some((x[3], y[3]))
     };
-    graph
-        .nodes
-        .iter()
-        .enumerate()
-        .filter(|(add, node)| {
-            let (Op::Add(_), [Some(a), Some(b)], [y]) =
-                (&node.op, node.inputs.as_slice(), node.outputs.as_slice())
-            else {
-                return false;
-            };
-            let part = partition_of(*add);
-            a != b
-                && shape(*a) == shape(*y)
-                && shape(*b) == shape(*y)
-                && part.is_some()
-                && [*a, *b].iter().any(|&c| {
-                    producers[c].is_some_and(|conv| {
-                        pointwise(conv)
-                            && partition_of(conv) == part
-                            && consumers[c] == [*add]
-                            && !graph.outputs.contains(&c)
-                    })
-                })
-        })
-        .count()
+    // The channels of the input of a PAD of only the channels at their end.
+    let channel_pad = |n: usize| {
+        let node = &graph.nodes[n];
+        let (Op::Pad, Some(x), Some(p)) = (&node.op, node.input(0), node.input(1)) else {
+            return None;
+        };
+        let p = graph.tensors[p].data.as_ref()?.as_slice::<i32>()?;
+        let (x, y) = (shape(x), shape(node.outputs[0]));
+        (p.len() == 8 && p[..7].iter().all(|&v| v == 0) && x.len() == 4 && x[..3] == y[..3])
+            .then_some(x[3])
+    };
+    let mut folded = 0;
+    for (add, node) in graph.nodes.iter().enumerate() {
+        let (Op::Add(_), [Some(a), Some(b)], [y]) =
+            (&node.op, node.inputs.as_slice(), node.outputs.as_slice())
+        else {
+            continue;
+        };
+        let part = partition_of(add);
+        let only_for_add = |t: usize| consumers[t] == [add] && !graph.outputs.contains(&t);
+        if a == b || shape(*a) != shape(*y) || shape(*b) != shape(*y) || part.is_none() {
+            continue;
+        }
+        let conv = [(*a, *b), (*b, *a)].into_iter().find_map(|(c, r)| {
+            let conv = producers[c]?;
+            let channels = pointwise(conv)?;
+            (partition_of(conv) == part && only_for_add(c)).then_some((channels, r))
+        });
+        let Some(((in_c, out_c), r)) = conv else {
+            continue;
+        };
+        folded += 1;
+        let vector = in_c % 4 == 0 && out_c % 4 == 0;
+        let pad = producers[r]
+            .filter(|&p| partition_of(p) == part && only_for_add(r))
+            .and_then(channel_pad);
+        if pad.is_some_and(|c| !vector || c % 4 == 0) {
+            folded += 1;
+        }
+    }
+    folded
 }
 
 fn cpu_outputs(model: &Model) -> Vec<Vec<f32>> {
@@ -150,7 +173,7 @@ fn check(name: &str, model: &Model) {
     let f32_run = count(model, gpu, 3);
     let m = &f32_run.memory;
     eprintln!(
-        "{name} F32: {} partition(s), {} GPU ops ({} residual ADDs folded), {} dispatches and \
+        "{name} F32: {} partition(s), {} GPU ops ({} ADD / PAD nodes folded), {} dispatches and \
          {} submits per invoke; activations {} bytes, lower bound {} ({:.3}x); weights {} bytes",
         f32_run.partitions,
         f32_run.gpu_ops,
@@ -249,7 +272,7 @@ fn mobilenet_v2_counters_and_memory() {
         outputs: Vec::new(),
         detail: None,
     }];
-    assert_eq!(residual_adds(&model, &partitions), 10);
+    assert_eq!(folded_nodes(&model, &partitions), 10);
     check("mobilenet_v2 (builder)", &model);
 }
 
@@ -262,60 +285,78 @@ fn uniform(seed: u32, i: usize) -> f32 {
     (v >> 8) as f32 / (1u32 << 23) as f32 - 1.0
 }
 
-/// `input [1, h, w, c] -> CONV_2D 1x1 (c -> c, bias, conv_act) -> t; y = ADD(t, r)`
-/// (`ADD(r, t)` when `!conv_first`) with `add_act`, where `r` is the input, or when
-/// `late_residual` `LOGISTIC(input)` computed after the convolution; outputs `y`, and `t` too
-/// when `t_is_output`.
-fn residual_model(
-    [h, w, c]: [i32; 3],
+/// One residual block for [`residual_model`].
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    /// Input height, width, channels.
+    shape: [i32; 3],
+    /// Output channels of the convolution (more than the input's: the residual is padded).
+    out_c: i32,
     conv_act: Activation,
     add_act: Activation,
+    /// `ADD(t, r)` rather than `ADD(r, t)`.
     conv_first: bool,
+    /// The convolution's output is a model output too.
     t_is_output: bool,
-    late_residual: bool,
-) -> Model {
+    /// The residual is `LOGISTIC(input)`, computed after the convolution.
+    late: bool,
+}
+
+/// `input [1, h, w, c] -> CONV_2D 1x1 (c -> out_c, bias, conv_act) -> t; y = ADD(t, r)` with
+/// `add_act`, where `r` is the input (or `LOGISTIC(input)`, see [`Block`]), PADded with zero
+/// channels at their end to `out_c`; outputs `y` (and `t`).
+fn residual_model(k: Block) -> Model {
+    let [h, w, c] = k.shape;
+    let oc = k.out_c;
     let mut b = ModelBuilder::new();
     let input = b.input("input", &[1, h, w, c]);
-    let x = input;
-    let n = (c * c) as usize;
     let scale = 2.0 / (c as f32).sqrt();
-    let filter: Vec<f32> = (0..n).map(|i| scale * uniform(1, i)).collect();
-    let bias: Vec<f32> = (0..c as usize).map(|i| uniform(2, i)).collect();
-    let filter = b.const_f32("filter", &[c, 1, 1, c], &filter).unwrap();
-    let bias = b.const_f32("bias", &[c], &bias).unwrap();
-    let t = b.activation("conv", &[1, h, w, c]);
+    let filter: Vec<f32> = (0..(oc * c) as usize)
+        .map(|i| scale * uniform(1, i))
+        .collect();
+    let bias: Vec<f32> = (0..oc as usize).map(|i| uniform(2, i)).collect();
+    let filter = b.const_f32("filter", &[oc, 1, 1, c], &filter).unwrap();
+    let bias = b.const_f32("bias", &[oc], &bias).unwrap();
+    let t = b.activation("conv", &[1, h, w, oc]);
     let conv = Conv2DOptions {
         padding: Padding::Same,
         stride_w: 1,
         stride_h: 1,
-        activation: conv_act,
+        activation: k.conv_act,
         dilation_w: 1,
         dilation_h: 1,
     };
     b.op(
         builtin::CONV_2D,
-        &[x, filter, bias],
+        &[input, filter, bias],
         &[t],
         BuiltinOptions::Conv2D(conv),
     )
     .unwrap();
-    let r = if late_residual {
-        let r = b.activation("logistic", &[1, h, w, c]);
+    let mut r = input;
+    if k.late {
+        r = b.activation("logistic", &[1, h, w, c]);
         b.op(builtin::LOGISTIC, &[input], &[r], BuiltinOptions::None)
             .unwrap();
-        r
-    } else {
-        input
-    };
-    let y = b.activation("sum", &[1, h, w, c]);
-    let operands = if conv_first { [t, r] } else { [r, t] };
+    }
+    if oc != c {
+        let pads = b
+            .const_i32("paddings", &[4, 2], &[0, 0, 0, 0, 0, 0, 0, oc - c])
+            .unwrap();
+        let padded = b.activation("padded", &[1, h, w, oc]);
+        b.op(builtin::PAD, &[r, pads], &[padded], BuiltinOptions::None)
+            .unwrap();
+        r = padded;
+    }
+    let y = b.activation("sum", &[1, h, w, oc]);
+    let operands = if k.conv_first { [t, r] } else { [r, t] };
     let add = BuiltinOptions::Add {
-        activation: add_act,
+        activation: k.add_act,
         pot_scale_int16: false,
     };
     b.op(builtin::ADD, &operands, &[y], add).unwrap();
     b.add_output(y).unwrap();
-    if t_is_output {
+    if k.t_is_output {
         b.add_output(t).unwrap();
     }
     b.build()
@@ -325,26 +366,65 @@ fn residual_model(
 /// both, for every 1x1 kernel: channels a multiple of 16, of 4, neither) and agrees with the
 /// CPU in F32 and F16; the convolution's activation comes before the sum, the ADD's after it.
 /// Also folded when the residual is computed after the convolution (the sum runs in the ADD's
-/// place); not folded where the convolution's output is also a model output.
+/// place), and with a PAD of the residual's channels (folded as well); not folded where the
+/// convolution's output is also a model output.
 #[test]
 fn a_residual_add_is_folded_into_the_1x1_convolution() {
     use Activation::{None as Linear, Relu, Relu6};
+    let block = |shape: [i32; 3], conv_act, add_act| Block {
+        shape,
+        out_c: shape[2],
+        conv_act,
+        add_act,
+        conv_first: true,
+        t_is_output: false,
+        late: false,
+    };
     let cases = [
-        ([5, 7, 16], Relu6, Linear, true, false, false),
-        ([5, 7, 16], Linear, Relu, false, false, false),
-        ([3, 11, 8], Relu, Relu6, true, false, false),
-        ([4, 5, 6], Relu6, Relu, false, false, false),
-        ([4, 5, 6], Linear, Linear, true, false, false),
-        ([3, 11, 8], Linear, Relu, true, false, true),
-        ([5, 7, 16], Relu6, Relu, true, true, false),
+        block([5, 7, 16], Relu6, Linear),
+        Block {
+            conv_first: false,
+            ..block([5, 7, 16], Linear, Relu)
+        },
+        block([3, 11, 8], Relu, Relu6),
+        Block {
+            conv_first: false,
+            ..block([4, 5, 6], Relu6, Relu)
+        },
+        block([4, 5, 6], Linear, Linear),
+        Block {
+            late: true,
+            ..block([3, 11, 8], Linear, Relu)
+        },
+        Block {
+            t_is_output: true,
+            ..block([5, 7, 16], Relu6, Relu)
+        },
+        // Padded residuals: 8 -> 16 channels (vector kernel, 8 x 16), 4 -> 12 (8 x 8), 6 -> 7
+        // (scalar), and a padded residual computed after the convolution.
+        Block {
+            out_c: 16,
+            ..block([5, 7, 8], Linear, Relu)
+        },
+        Block {
+            out_c: 12,
+            conv_first: false,
+            ..block([3, 5, 4], Relu6, Linear)
+        },
+        Block {
+            out_c: 7,
+            ..block([4, 5, 6], Linear, Relu6)
+        },
+        Block {
+            out_c: 16,
+            late: true,
+            ..block([5, 7, 8], Linear, Relu)
+        },
     ];
     for precision in [Precision::F32, Precision::F16] {
-        for (shape, conv_act, add_act, conv_first, t_is_output, late) in cases {
-            let name = format!(
-                "{precision} {shape:?} conv {conv_act:?} add {add_act:?} \
-                 conv first {conv_first} conv output {t_is_output} late residual {late}"
-            );
-            let model = residual_model(shape, conv_act, add_act, conv_first, t_is_output, late);
+        for k in cases {
+            let name = format!("{precision} {k:?}");
+            let model = residual_model(k);
             let Some(gpu) = common::gpu_delegate(precision) else {
                 return;
             };
@@ -354,11 +434,18 @@ fn a_residual_add_is_folded_into_the_1x1_convolution() {
                 continue;
             }
             let run = count(&model, gpu, 1);
-            let expected_fused = usize::from(!t_is_output);
-            assert_eq!(run.fused_nodes, expected_fused, "{name}");
+            let padded = k.out_c != k.shape[2];
+            // Nodes: CONV_2D, ADD, LOGISTIC when late, PAD when padded; ADD and PAD are folded.
+            let nodes = 2 + usize::from(k.late) + usize::from(padded);
+            let folded = if k.t_is_output {
+                0
+            } else {
+                1 + usize::from(padded)
+            };
+            assert_eq!(run.fused_nodes, folded, "{name}");
             assert_eq!(
                 run.memory.dispatches_per_invoke,
-                2 + usize::from(late) - expected_fused,
+                nodes - folded,
                 "{name}: dispatches"
             );
             let tolerance = match precision {
@@ -366,7 +453,7 @@ fn a_residual_add_is_folded_into_the_1x1_convolution() {
                 _ => 1e-2,
             };
             let cpu = cpu_outputs(&model);
-            for (k, (c, g)) in cpu.iter().zip(&run.outputs).enumerate() {
+            for (o, (c, g)) in cpu.iter().zip(&run.outputs).enumerate() {
                 let scale = c.iter().fold(1f32, |s, x| s.max(x.abs()));
                 let worst = c
                     .iter()
@@ -375,12 +462,12 @@ fn a_residual_add_is_folded_into_the_1x1_convolution() {
                     .fold(0f32, f32::max);
                 assert!(
                     worst <= tolerance * scale,
-                    "{name} output {k}: GPU differs from CPU by {worst} (scale {scale})"
+                    "{name} output {o}: GPU differs from CPU by {worst} (scale {scale})"
                 );
             }
             // The ADD's activation matters: some sums are clamped, some not (the input is in
             // [0, 1), so only sums with an unclamped convolution go negative).
-            if (conv_act, add_act) == (Linear, Relu) {
+            if (k.conv_act, k.add_act) == (Linear, Relu) {
                 let clamped = cpu[0].iter().filter(|&&v| v == 0.0).count();
                 assert!(
                     clamped > 0 && clamped < cpu[0].len(),

@@ -1057,16 +1057,21 @@ const RESIDUAL_ENTRIES: [(&str, &str); 3] = [
     ("conv2d_1x1_tiled", "conv2d_1x1_tiled_res"),
 ];
 
-/// Index of the residual word in the convolutions' params.
+/// Index of the residual word in the convolutions' params: 1 + the ADD's activation code in
+/// bits 0..4, the residual operand's channel count above.
 const RESIDUAL_PARAM: usize = 19;
 
 /// Folds `y = add(conv, residual)` (same shapes, the ADD's fused activation `act`) into the
 /// lowered convolution `conv`: it then writes `y` and adds `residual` (read at the output's
-/// index) after its own activation, then applies `act`. Returns false, leaving `conv` as it
-/// was, when its kernel has no residual epilogue.
+/// index) after its own activation, then applies `act`. With `channels`, `residual` has only
+/// that many channels (a PAD of its channels at their end, with zeros, folded in: the channels
+/// past them add zero). Returns false, leaving `conv` as it was, when its kernel has no
+/// residual epilogue or cannot read such a residual (the vector kernels need a multiple of 4
+/// channels).
 pub(crate) fn fold_residual_add(
     conv: &mut DispatchSpec,
     residual: TensorId,
+    channels: Option<usize>,
     y: TensorId,
     act: Activation,
 ) -> bool {
@@ -1078,17 +1083,32 @@ pub(crate) fn fold_residual_add(
         Activation::Tanh => 4,
         Activation::SignBit => return false,
     };
-    let Some(&(_, with_residual)) = RESIDUAL_ENTRIES.iter().find(|(e, _)| *e == conv.entry) else {
+    let Some(&(entry, with_residual)) = RESIDUAL_ENTRIES.iter().find(|(e, _)| *e == conv.entry)
+    else {
         return false;
     };
+    // The output's channel count (params word 6).
+    let Some(&out_c) = conv.params.get(6) else {
+        return false;
+    };
+    let channels = match channels.map(u32::try_from) {
+        None => out_c,
+        Some(Ok(c)) => c,
+        Some(Err(_)) => return false,
+    };
+    let vector = entry != "conv2d_1x1_tiled";
     if conv.file != ShaderFile::Conv
         || conv.bindings.len() != 5
         || conv.params.get(RESIDUAL_PARAM) != Some(&0)
+        || channels == 0
+        || channels > out_c
+        || channels >= 1 << 27
+        || (vector && channels % 4 != 0)
     {
         return false;
     }
     conv.entry = with_residual;
-    conv.params[RESIDUAL_PARAM] = 1 + code;
+    conv.params[RESIDUAL_PARAM] = (1 + code) | channels << 4;
     conv.bindings[3] = Binding::Tensor(y);
     conv.bindings[4] = Binding::Tensor(residual);
     true

@@ -437,19 +437,20 @@ impl GpuProgram {
         };
         let mut specs: Vec<DispatchSpec> = Vec::new();
         let mut labels: Vec<(String, usize, Vec<usize>)> = Vec::new();
-        // Residual ADDs folded into the convolution producing an operand: the convolution
-        // writes the sum, in the ADD's place.
-        let mut residuals = ResidualFolds::new(graph);
+        // Residual ADDs (and channel PADs of their other operand) folded into the convolution
+        // producing an operand: the convolution writes the sum, in the ADD's place.
+        let mut residuals =
+            ResidualFolds::new(graph, |n| lower::lower(&node_view(graph, n), &lower_limits));
         for n in 0..graph.nodes.len() {
+            if residuals.skips(n) {
+                continue;
+            }
             let (lowered, label) = match residuals.take(n) {
-                Some((conv, d)) => (Lowered::Dispatches(d), Some((conv, "+ADD"))),
+                Some((conv, suffix, d)) => (Lowered::Dispatches(vec![d]), Some((conv, suffix))),
                 None => (lower::lower(&node_view(graph, n), &lower_limits)?, None),
             };
             match lowered {
-                Lowered::Dispatches(mut d) => {
-                    if residuals.fold(n, &mut d) {
-                        continue;
-                    }
+                Lowered::Dispatches(d) => {
                     let (m, suffix) = label.unwrap_or((n, ""));
                     let node = &graph.nodes[m];
                     let shape = node
