@@ -1114,6 +1114,33 @@ pub(crate) fn fold_residual_add(
     true
 }
 
+/// Folds a standalone activation `act` that reads the output of the lowered convolution or
+/// depthwise convolution `conv` (which has none) into it: it then applies `act` and writes the
+/// activation's output `y`. Returns false, leaving `conv` as it was, when it is not such a
+/// dispatch or has an activation already.
+pub(crate) fn fold_activation(conv: &mut DispatchSpec, y: TensorId, act: Activation) -> bool {
+    let code = match act {
+        Activation::Relu => 1,
+        Activation::ReluN1To1 => 2,
+        Activation::Relu6 => 3,
+        _ => return false,
+    };
+    let convolution = conv.entry.starts_with("conv2d_") || conv.entry.starts_with("depthwise");
+    if conv.file != ShaderFile::Conv
+        || !convolution
+        || conv.bindings.len() < 4
+        || conv.params.get(ACT_PARAM) != Some(&0)
+    {
+        return false;
+    }
+    conv.params[ACT_PARAM] = code;
+    conv.bindings[3] = Binding::Tensor(y);
+    true
+}
+
+/// Index of the fused activation's code in the convolutions' params.
+const ACT_PARAM: usize = 16;
+
 fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
     let mut s = vec![1usize; shape.len()];
     for k in (0..shape.len().saturating_sub(1)).rev() {

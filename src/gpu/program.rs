@@ -22,7 +22,7 @@ use crate::model::TensorType;
 use crate::runtime::arena;
 
 use super::device::{GpuContext, GpuError};
-use super::fuse::ResidualFolds;
+use super::fuse::Folds;
 use super::lower::{self, Binding, DispatchSpec, LowerLimits, Lowered};
 use super::precision::Precision;
 use super::shaders::ShaderFile;
@@ -438,14 +438,14 @@ impl GpuProgram {
         let mut specs: Vec<DispatchSpec> = Vec::new();
         let mut labels: Vec<(String, usize, Vec<usize>)> = Vec::new();
         // Residual ADDs (and channel PADs of their other operand) folded into the convolution
-        // producing an operand: the convolution writes the sum, in the ADD's place.
-        let mut residuals =
-            ResidualFolds::new(graph, |n| lower::lower(&node_view(graph, n), &lower_limits));
+        // producing an operand, which writes the sum in the ADD's place; standalone RELUs
+        // folded into the convolution before them.
+        let mut folds = Folds::new(graph, |n| lower::lower(&node_view(graph, n), &lower_limits));
         for n in 0..graph.nodes.len() {
-            if residuals.skips(n) {
+            if folds.skips(n) {
                 continue;
             }
-            let (lowered, label) = match residuals.take(n) {
+            let (lowered, label) = match folds.take(n) {
                 Some((conv, suffix, d)) => (Lowered::Dispatches(vec![d]), Some((conv, suffix))),
                 None => (lower::lower(&node_view(graph, n), &lower_limits)?, None),
             };
