@@ -1,6 +1,7 @@
 // Convolutions: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV. NHWC activations;
 // filters OHWI (CONV_2D, TRANSPOSE_CONV), [1, H, W, C] (DEPTHWISE), [out, in] (FULLY_CONNECTED).
-// Bias and the fused activation are applied in the same pass.
+// Bias and the fused activation are applied in the same pass; the 1x1 kernels can also add a
+// residual operand (an ADD folded into the convolution, see `Conv.res`).
 // Products are summed in A over short runs (one filter tap, or 16 input channels), and the runs
 // are added in f32: in F16 mode most arithmetic stays f16 while long reductions do not lose
 // precision with their length.
@@ -10,7 +11,10 @@ struct Conv {
     out_h: u32, out_w: u32, out_c: u32, depth_mult: u32,
     k_h: u32, k_w: u32, stride_h: u32, stride_w: u32,
     dil_h: u32, dil_w: u32, pad_top: i32, pad_left: i32,
-    act: u32, has_bias: u32, co_groups: u32, _pad: u32,
+    act: u32, has_bias: u32, co_groups: u32,
+    // The 1x1 kernels' `_res` entry points: 1 + the activation code of a residual ADD folded
+    // into the convolution (its other operand is `resid`, read at the output's index).
+    res: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Conv;
@@ -23,6 +27,10 @@ struct Conv {
 @group(0) @binding(2) var<storage, read> w4: array<vec4<T>>;
 @group(0) @binding(3) var<storage, read> bias4v: array<vec4<T>>;
 @group(0) @binding(4) var<storage, read_write> y4: array<vec4<T>>;
+// The residual operand of a folded ADD (the output's shape); a placeholder for the 1x1
+// kernels without one.
+@group(0) @binding(5) var<storage, read> resid: array<T>;
+@group(0) @binding(5) var<storage, read> resid4: array<vec4<T>>;
 
 // Four output channels from the vector views (out_c % 4 == 0); c4 = channel / 4.
 fn bias_v4(c4: u32) -> vec4<f32> {
@@ -33,6 +41,44 @@ fn bias_v4(c4: u32) -> vec4<f32> {
 // Stores four channels of the pixel whose first vector is at `at`, activated.
 fn store_v4(at: u32, v: vec4<f32>) {
     y4[at] = vec4<T>(activate4(vec4<A>(v), p.act));
+}
+
+// A 1x1 convolution's activated output `r` at pixel `px`, channels from 4 * `c4` (or channel
+// `c`), with the residual ADD folded in: `r` rounded to the storage type as the separate ADD
+// would have read it, plus the residual operand, then the ADD's activation. The residual has
+// `p.res >> 4` channels, zero past them (a PAD of its channels folded in as well).
+fn residual4(px: u32, c4: u32, r: vec4<A>) -> vec4<A> {
+    let rc4 = (p.res >> 4u) / 4u;
+    let s = select(vec4<A>(A(0.0)), vec4<A>(resid4[px * rc4 + min(c4, rc4 - 1u)]), c4 < rc4);
+    return activate4(vec4<A>(vec4<T>(r)) + s, (p.res & 15u) - 1u);
+}
+
+fn residual1(px: u32, c: u32, r: A) -> A {
+    let rc = p.res >> 4u;
+    let s = select(A(0.0), A(resid[px * rc + min(c, rc - 1u)]), c < rc);
+    return activate(A(T(r)) + s, (p.res & 15u) - 1u);
+}
+
+// store_v4 for the 1x1 kernels (`at` = px * out_c / 4 + c4), with the residual ADD when `res`
+// (a constant in each entry point: the kernels without a residual keep no branch for it).
+fn store_1x1_v4(at: u32, px: u32, c4: u32, v: vec4<f32>, res: bool) {
+    var r = activate4(vec4<A>(v), p.act);
+    if (res) { r = residual4(px, c4, r); }
+    y4[at] = vec4<T>(r);
+}
+
+// store4 for the 1x1 kernels: channels co.. of pixel px, with the residual ADD when `res` (as in
+// store_1x1_v4).
+fn store4_1x1(px: u32, co: u32, v: vec4<A>, res: bool) {
+    let r = activate4(v, p.act);
+    let base = px * p.out_c;
+    for (var j = 0u; j < 4u; j++) {
+        if (co + j < p.out_c) {
+            var o = r[j];
+            if (res) { o = residual1(px, co + j, o); }
+            y[base + co + j] = T(o);
+        }
+    }
 }
 
 fn bias4(co: u32) -> vec4<A> {
@@ -177,6 +223,16 @@ fn transpose_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
 // accumulated in f32. grid: x = ceil(pixels / 8), y = ceil(out_c / 8).
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_1x1_tiled(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_tiled_body(gid, false);
+}
+
+// conv2d_1x1_tiled with a residual ADD folded in (see `Conv.res`).
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_tiled_res(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_tiled_body(gid, true);
+}
+
+fn conv2d_1x1_tiled_body(gid: vec3<u32>, res: bool) {
     let pixels = p.batch * p.out_h * p.out_w;
     let p0 = gid.x * 8u;
     let co = gid.y * 8u;
@@ -220,20 +276,20 @@ fn conv2d_1x1_tiled(@builtin(global_invocation_id) gid: vec3<u32>) {
         l6 += vec4<f32>(v6 * wl); h6 += vec4<f32>(v6 * wh);
         l7 += vec4<f32>(v7 * wl); h7 += vec4<f32>(v7 * wh);
     }
-    store_pair(p0, pixels, co, l0, h0);
-    store_pair(p0 + 1u, pixels, co, l1, h1);
-    store_pair(p0 + 2u, pixels, co, l2, h2);
-    store_pair(p0 + 3u, pixels, co, l3, h3);
-    store_pair(p0 + 4u, pixels, co, l4, h4);
-    store_pair(p0 + 5u, pixels, co, l5, h5);
-    store_pair(p0 + 6u, pixels, co, l6, h6);
-    store_pair(p0 + 7u, pixels, co, l7, h7);
+    store_pair(p0, pixels, co, l0, h0, res);
+    store_pair(p0 + 1u, pixels, co, l1, h1, res);
+    store_pair(p0 + 2u, pixels, co, l2, h2, res);
+    store_pair(p0 + 3u, pixels, co, l3, h3, res);
+    store_pair(p0 + 4u, pixels, co, l4, h4, res);
+    store_pair(p0 + 5u, pixels, co, l5, h5, res);
+    store_pair(p0 + 6u, pixels, co, l6, h6, res);
+    store_pair(p0 + 7u, pixels, co, l7, h7, res);
 }
 
-fn store_pair(px: u32, pixels: u32, co: u32, lo: vec4<f32>, hi: vec4<f32>) {
+fn store_pair(px: u32, pixels: u32, co: u32, lo: vec4<f32>, hi: vec4<f32>, res: bool) {
     if (px < pixels) {
-        store4(px * p.out_c, co, vec4<A>(lo));
-        if (co + 4u < p.out_c) { store4(px * p.out_c, co + 4u, vec4<A>(hi)); }
+        store4_1x1(px, co, vec4<A>(lo), res);
+        if (co + 4u < p.out_c) { store4_1x1(px, co + 4u, vec4<A>(hi), res); }
     }
 }
 
@@ -513,6 +569,16 @@ fn depthwise3x3_s2_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
 // y = ceil(out_c / 8).
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_1x1_v4_8x8(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_v4_8x8_body(gid, false);
+}
+
+// conv2d_1x1_v4_8x8 with a residual ADD folded in (see `Conv.res`).
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_v4_8x8_res(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_v4_8x8_body(gid, true);
+}
+
+fn conv2d_1x1_v4_8x8_body(gid: vec3<u32>, res: bool) {
     let pixels = p.batch * p.out_h * p.out_w;
     let p0 = gid.x * 8u;
     let co = gid.y * 8u;
@@ -571,43 +637,43 @@ fn conv2d_1x1_v4_8x8(@builtin(global_invocation_id) gid: vec3<u32>) {
     let oc4 = p.out_c / 4u;
     if (p0 + 0u < pixels) {
         let at = (p0 + 0u) * oc4 + c4;
-        store_v4(at, a0_0);
-        if (c4 + 1u < oc4) { store_v4(at + 1u, a0_1); }
+        store_1x1_v4(at, p0 + 0u, c4, a0_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 0u, c4 + 1u, a0_1, res); }
     }
     if (p0 + 1u < pixels) {
         let at = (p0 + 1u) * oc4 + c4;
-        store_v4(at, a1_0);
-        if (c4 + 1u < oc4) { store_v4(at + 1u, a1_1); }
+        store_1x1_v4(at, p0 + 1u, c4, a1_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 1u, c4 + 1u, a1_1, res); }
     }
     if (p0 + 2u < pixels) {
         let at = (p0 + 2u) * oc4 + c4;
-        store_v4(at, a2_0);
-        if (c4 + 1u < oc4) { store_v4(at + 1u, a2_1); }
+        store_1x1_v4(at, p0 + 2u, c4, a2_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 2u, c4 + 1u, a2_1, res); }
     }
     if (p0 + 3u < pixels) {
         let at = (p0 + 3u) * oc4 + c4;
-        store_v4(at, a3_0);
-        if (c4 + 1u < oc4) { store_v4(at + 1u, a3_1); }
+        store_1x1_v4(at, p0 + 3u, c4, a3_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 3u, c4 + 1u, a3_1, res); }
     }
     if (p0 + 4u < pixels) {
         let at = (p0 + 4u) * oc4 + c4;
-        store_v4(at, a4_0);
-        if (c4 + 1u < oc4) { store_v4(at + 1u, a4_1); }
+        store_1x1_v4(at, p0 + 4u, c4, a4_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 4u, c4 + 1u, a4_1, res); }
     }
     if (p0 + 5u < pixels) {
         let at = (p0 + 5u) * oc4 + c4;
-        store_v4(at, a5_0);
-        if (c4 + 1u < oc4) { store_v4(at + 1u, a5_1); }
+        store_1x1_v4(at, p0 + 5u, c4, a5_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 5u, c4 + 1u, a5_1, res); }
     }
     if (p0 + 6u < pixels) {
         let at = (p0 + 6u) * oc4 + c4;
-        store_v4(at, a6_0);
-        if (c4 + 1u < oc4) { store_v4(at + 1u, a6_1); }
+        store_1x1_v4(at, p0 + 6u, c4, a6_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 6u, c4 + 1u, a6_1, res); }
     }
     if (p0 + 7u < pixels) {
         let at = (p0 + 7u) * oc4 + c4;
-        store_v4(at, a7_0);
-        if (c4 + 1u < oc4) { store_v4(at + 1u, a7_1); }
+        store_1x1_v4(at, p0 + 7u, c4, a7_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 7u, c4 + 1u, a7_1, res); }
     }
 }
 
@@ -616,6 +682,16 @@ fn conv2d_1x1_v4_8x8(@builtin(global_invocation_id) gid: vec3<u32>) {
 // y = ceil(out_c / 16).
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_1x1_v4_8x16(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_v4_8x16_body(gid, false);
+}
+
+// conv2d_1x1_v4_8x16 with a residual ADD folded in (see `Conv.res`).
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_v4_8x16_res(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_v4_8x16_body(gid, true);
+}
+
+fn conv2d_1x1_v4_8x16_body(gid: vec3<u32>, res: bool) {
     let pixels = p.batch * p.out_h * p.out_w;
     let p0 = gid.x * 8u;
     let co = gid.y * 16u;
@@ -686,59 +762,59 @@ fn conv2d_1x1_v4_8x16(@builtin(global_invocation_id) gid: vec3<u32>) {
     let oc4 = p.out_c / 4u;
     if (p0 + 0u < pixels) {
         let at = (p0 + 0u) * oc4 + c4;
-        store_v4(at, a0_0);
-        if (c4 + 1u < oc4) { store_v4(at + 1u, a0_1); }
-        if (c4 + 2u < oc4) { store_v4(at + 2u, a0_2); }
-        if (c4 + 3u < oc4) { store_v4(at + 3u, a0_3); }
+        store_1x1_v4(at, p0 + 0u, c4, a0_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 0u, c4 + 1u, a0_1, res); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 0u, c4 + 2u, a0_2, res); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 0u, c4 + 3u, a0_3, res); }
     }
     if (p0 + 1u < pixels) {
         let at = (p0 + 1u) * oc4 + c4;
-        store_v4(at, a1_0);
-        if (c4 + 1u < oc4) { store_v4(at + 1u, a1_1); }
-        if (c4 + 2u < oc4) { store_v4(at + 2u, a1_2); }
-        if (c4 + 3u < oc4) { store_v4(at + 3u, a1_3); }
+        store_1x1_v4(at, p0 + 1u, c4, a1_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 1u, c4 + 1u, a1_1, res); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 1u, c4 + 2u, a1_2, res); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 1u, c4 + 3u, a1_3, res); }
     }
     if (p0 + 2u < pixels) {
         let at = (p0 + 2u) * oc4 + c4;
-        store_v4(at, a2_0);
-        if (c4 + 1u < oc4) { store_v4(at + 1u, a2_1); }
-        if (c4 + 2u < oc4) { store_v4(at + 2u, a2_2); }
-        if (c4 + 3u < oc4) { store_v4(at + 3u, a2_3); }
+        store_1x1_v4(at, p0 + 2u, c4, a2_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 2u, c4 + 1u, a2_1, res); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 2u, c4 + 2u, a2_2, res); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 2u, c4 + 3u, a2_3, res); }
     }
     if (p0 + 3u < pixels) {
         let at = (p0 + 3u) * oc4 + c4;
-        store_v4(at, a3_0);
-        if (c4 + 1u < oc4) { store_v4(at + 1u, a3_1); }
-        if (c4 + 2u < oc4) { store_v4(at + 2u, a3_2); }
-        if (c4 + 3u < oc4) { store_v4(at + 3u, a3_3); }
+        store_1x1_v4(at, p0 + 3u, c4, a3_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 3u, c4 + 1u, a3_1, res); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 3u, c4 + 2u, a3_2, res); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 3u, c4 + 3u, a3_3, res); }
     }
     if (p0 + 4u < pixels) {
         let at = (p0 + 4u) * oc4 + c4;
-        store_v4(at, a4_0);
-        if (c4 + 1u < oc4) { store_v4(at + 1u, a4_1); }
-        if (c4 + 2u < oc4) { store_v4(at + 2u, a4_2); }
-        if (c4 + 3u < oc4) { store_v4(at + 3u, a4_3); }
+        store_1x1_v4(at, p0 + 4u, c4, a4_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 4u, c4 + 1u, a4_1, res); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 4u, c4 + 2u, a4_2, res); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 4u, c4 + 3u, a4_3, res); }
     }
     if (p0 + 5u < pixels) {
         let at = (p0 + 5u) * oc4 + c4;
-        store_v4(at, a5_0);
-        if (c4 + 1u < oc4) { store_v4(at + 1u, a5_1); }
-        if (c4 + 2u < oc4) { store_v4(at + 2u, a5_2); }
-        if (c4 + 3u < oc4) { store_v4(at + 3u, a5_3); }
+        store_1x1_v4(at, p0 + 5u, c4, a5_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 5u, c4 + 1u, a5_1, res); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 5u, c4 + 2u, a5_2, res); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 5u, c4 + 3u, a5_3, res); }
     }
     if (p0 + 6u < pixels) {
         let at = (p0 + 6u) * oc4 + c4;
-        store_v4(at, a6_0);
-        if (c4 + 1u < oc4) { store_v4(at + 1u, a6_1); }
-        if (c4 + 2u < oc4) { store_v4(at + 2u, a6_2); }
-        if (c4 + 3u < oc4) { store_v4(at + 3u, a6_3); }
+        store_1x1_v4(at, p0 + 6u, c4, a6_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 6u, c4 + 1u, a6_1, res); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 6u, c4 + 2u, a6_2, res); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 6u, c4 + 3u, a6_3, res); }
     }
     if (p0 + 7u < pixels) {
         let at = (p0 + 7u) * oc4 + c4;
-        store_v4(at, a7_0);
-        if (c4 + 1u < oc4) { store_v4(at + 1u, a7_1); }
-        if (c4 + 2u < oc4) { store_v4(at + 2u, a7_2); }
-        if (c4 + 3u < oc4) { store_v4(at + 3u, a7_3); }
+        store_1x1_v4(at, p0 + 7u, c4, a7_0, res);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 7u, c4 + 1u, a7_1, res); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 7u, c4 + 2u, a7_2, res); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 7u, c4 + 3u, a7_3, res); }
     }
 }
 

@@ -6,8 +6,14 @@
 
 mod common;
 
+use halfgpu::delegate::PartitionReport;
 use halfgpu::gpu::{GpuDelegate, MemoryReport, Precision};
-use halfgpu::model::{builder::mobilenet_v2, read_model_file, Model};
+use halfgpu::graph::{Graph, Op};
+use halfgpu::model::schema::builtin;
+use halfgpu::model::{
+    builder::mobilenet_v2, read_model_file, Activation, BuiltinOptions, Conv2DOptions,
+    DepthwiseConv2DOptions, Model, ModelBuilder, Padding,
+};
 use halfgpu::runtime::Interpreter;
 
 /// What one interpreter on the GPU reported and counted.
@@ -15,6 +21,8 @@ struct Counted {
     memory: MemoryReport,
     partitions: usize,
     gpu_ops: usize,
+    /// ADD, PAD and RELU nodes the graph pattern says are folded into a convolution.
+    fused_nodes: usize,
     submits_per_invoke: f64,
     outputs: Vec<Vec<f32>>,
 }
@@ -46,10 +54,12 @@ fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
     let report = it.delegation_report().clone();
     assert!(report.cpu_nodes.is_empty(), "{}", report.to_text());
     assert!(report.compile_failures.is_empty(), "{}", report.to_text());
-    // GPU ops after fusion: halfgpu lowers every delegated node on its own (activations the
-    // file fused into an op stay inside it), so no node is fused into another and each
-    // delegated node is one op; RESHAPE-like nodes count although they dispatch nothing.
-    let fused_nodes = 0;
+    // GPU ops after fusion: each delegated node is one op (activations the file fused into an
+    // op stay inside it; RESHAPE-like nodes count although they dispatch nothing), less the
+    // residual ADDs folded into the 1x1 convolution producing one of their operands (and the
+    // PADs of the other operand folded with them), and standalone RELUs folded into the
+    // convolution or ADD before them.
+    let fused_nodes = folded_nodes(model, &report.partitions);
     let gpu_ops = report.delegated_nodes() - fused_nodes;
     fill_inputs(&mut it);
     let before = ctx.submissions();
@@ -62,9 +72,114 @@ fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
         memory,
         partitions: report.partitions.len(),
         gpu_ops,
+        fused_nodes,
         submits_per_invoke: submits as f64 / invokes as f64,
         outputs: outputs(&it),
     }
+}
+
+/// The nodes of `model` the GPU delegate folds into a convolution, found from the graph
+/// pattern: each `y = ADD(c, r)` where `c` is the output of a pointwise CONV_2D (1x1 filter,
+/// stride 1, the input's height and width) in the same partition, read by nothing else and not
+/// a model output, and `c`, `r` and `y` have one shape; the PAD computing `r` when it is in
+/// that partition, read only by the ADD, not a model output, and pads only the channels at
+/// their end, where the kernel can read its input (the vector kernels, for input and output
+/// channels multiples of 4, need its channels a multiple of 4 too); and a RELU, RELU6 or
+/// RELU_N1_TO_1 in the partition that alone reads the output (not a model output) of such an
+/// ADD or of a CONV_2D / DEPTHWISE_CONV_2D, neither having an activation of its own.
+fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
+    let graph = Graph::from_model(model).unwrap();
+    let producers = graph.producers();
+    let consumers = graph.consumers();
+    let partition_of = |n: usize| {
+        let index = graph.nodes[n].index;
+        partitions.iter().position(|p| p.nodes.contains(&index))
+    };
+    let shape = |t: usize| &graph.tensors[t].shape;
+    // The input and output channels of a pointwise convolution.
+    let pointwise = |n: usize| {
+        let node = &graph.nodes[n];
+        let Op::Conv2D(o) = &node.op else {
+            return None;
+        };
+        let (x, w, y) = (
+            shape(node.input(0)?),
+            shape(node.input(1)?),
+            shape(node.outputs[0]),
+        );
+        (w.len() == 4
+            && w[1..3] == [1, 1]
+            && o.stride_h == 1
+            && o.stride_w == 1
+            && x.len() == 4
+            && y.len() == 4
+            && x[1..3] == y[1..3])
+            .then_some((x[3], y[3]))
+    };
+    // The channels of the input of a PAD of only the channels at their end.
+    let channel_pad = |n: usize| {
+        let node = &graph.nodes[n];
+        let (Op::Pad, Some(x), Some(p)) = (&node.op, node.input(0), node.input(1)) else {
+            return None;
+        };
+        let p = graph.tensors[p].data.as_ref()?.as_slice::<i32>()?;
+        let (x, y) = (shape(x), shape(node.outputs[0]));
+        (p.len() == 8 && p[..7].iter().all(|&v| v == 0) && x.len() == 4 && x[..3] == y[..3])
+            .then_some(x[3])
+    };
+    // A RELU-like node in partition `part` that alone reads `t`, which is not a model output.
+    let relu_after = |t: usize, part: Option<usize>| {
+        let [n] = consumers[t].as_slice() else {
+            return false;
+        };
+        matches!(graph.nodes[*n].op, Op::Relu | Op::Relu6 | Op::ReluN1To1)
+            && partition_of(*n) == part
+            && !graph.outputs.contains(&t)
+    };
+    let mut folded = 0;
+    for (n, node) in graph.nodes.iter().enumerate() {
+        // A standalone activation after a convolution without one.
+        let linear = match &node.op {
+            Op::Conv2D(o) => o.activation == Activation::None,
+            Op::DepthwiseConv2D(o) => o.activation == Activation::None,
+            _ => false,
+        };
+        if linear && partition_of(n).is_some() && relu_after(node.outputs[0], partition_of(n)) {
+            folded += 1;
+        }
+    }
+    for (add, node) in graph.nodes.iter().enumerate() {
+        let (Op::Add(act), [Some(a), Some(b)], [y]) =
+            (&node.op, node.inputs.as_slice(), node.outputs.as_slice())
+        else {
+            continue;
+        };
+        let part = partition_of(add);
+        let only_for_add = |t: usize| consumers[t] == [add] && !graph.outputs.contains(&t);
+        if a == b || shape(*a) != shape(*y) || shape(*b) != shape(*y) || part.is_none() {
+            continue;
+        }
+        let conv = [(*a, *b), (*b, *a)].into_iter().find_map(|(c, r)| {
+            let conv = producers[c]?;
+            let channels = pointwise(conv)?;
+            (partition_of(conv) == part && only_for_add(c)).then_some((channels, r))
+        });
+        let Some(((in_c, out_c), r)) = conv else {
+            continue;
+        };
+        folded += 1;
+        if *act == Activation::None && relu_after(*y, part) {
+            folded += 1;
+        }
+        let vector = in_c % 4 == 0 && out_c % 4 == 0;
+        let pad = producers[r]
+            .filter(|&p| partition_of(p) == part && only_for_add(r))
+            .and_then(channel_pad);
+        if pad.is_some_and(|c| !vector || c % 4 == 0) {
+            folded += 1;
+        }
+    }
+    folded
 }
 
 fn cpu_outputs(model: &Model) -> Vec<Vec<f32>> {
@@ -84,10 +199,11 @@ fn check(name: &str, model: &Model) {
     let f32_run = count(model, gpu, 3);
     let m = &f32_run.memory;
     eprintln!(
-        "{name} F32: {} partition(s), {} GPU ops, {} dispatches and {} submits per invoke; \
-         activations {} bytes, lower bound {} ({:.3}x); weights {} bytes",
+        "{name} F32: {} partition(s), {} GPU ops ({} ADD / PAD / RELU nodes folded), {} dispatches and \
+         {} submits per invoke; activations {} bytes, lower bound {} ({:.3}x); weights {} bytes",
         f32_run.partitions,
         f32_run.gpu_ops,
+        f32_run.fused_nodes,
         m.dispatches_per_invoke,
         f32_run.submits_per_invoke,
         m.activation_bytes,
@@ -173,7 +289,247 @@ fn check(name: &str, model: &Model) {
 
 #[test]
 fn mobilenet_v2_counters_and_memory() {
-    check("mobilenet_v2 (builder)", &mobilenet_v2(7));
+    let model = mobilenet_v2(7);
+    // Its ten inverted residual blocks with a shortcut end in 1x1 projection + ADD.
+    let partitions = [PartitionReport {
+        delegate: "all".into(),
+        nodes: (0..model.subgraphs[0].operators.len()).collect(),
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+        detail: None,
+    }];
+    assert_eq!(folded_nodes(&model, &partitions), 10);
+    check("mobilenet_v2 (builder)", &model);
+}
+
+/// A pseudo-random value in [-1, 1) for index `i` of stream `seed`.
+fn uniform(seed: u32, i: usize) -> f32 {
+    let mut v = (i as u32).wrapping_mul(0x9e37_79b9) ^ seed.wrapping_mul(0x85eb_ca6b);
+    v ^= v >> 15;
+    v = v.wrapping_mul(0x2c1b_3c6d);
+    v ^= v >> 12;
+    (v >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+}
+
+/// One residual block for [`residual_model`].
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    /// Input height, width, channels.
+    shape: [i32; 3],
+    /// Output channels of the convolution (more than the input's: the residual is padded).
+    out_c: i32,
+    conv_act: Activation,
+    add_act: Activation,
+    /// `ADD(t, r)` rather than `ADD(r, t)`.
+    conv_first: bool,
+    /// The convolution's output is a model output too.
+    t_is_output: bool,
+    /// The residual is `LOGISTIC(input)`, computed after the convolution.
+    late: bool,
+    /// A standalone RELU reads the sum (the model's output is the RELU's).
+    relu: bool,
+}
+
+/// `input [1, h, w, c] -> CONV_2D 1x1 (c -> out_c, bias, conv_act) -> t; y = ADD(t, r)` with
+/// `add_act`, where `r` is the input (or `LOGISTIC(input)`, see [`Block`]), PADded with zero
+/// channels at their end to `out_c`; outputs `y` or `RELU(y)` (and `t`).
+fn residual_model(k: Block) -> Model {
+    let [h, w, c] = k.shape;
+    let oc = k.out_c;
+    let mut b = ModelBuilder::new();
+    let input = b.input("input", &[1, h, w, c]);
+    let scale = 2.0 / (c as f32).sqrt();
+    let filter: Vec<f32> = (0..(oc * c) as usize)
+        .map(|i| scale * uniform(1, i))
+        .collect();
+    let bias: Vec<f32> = (0..oc as usize).map(|i| uniform(2, i)).collect();
+    let filter = b.const_f32("filter", &[oc, 1, 1, c], &filter).unwrap();
+    let bias = b.const_f32("bias", &[oc], &bias).unwrap();
+    let t = b.activation("conv", &[1, h, w, oc]);
+    let conv = Conv2DOptions {
+        padding: Padding::Same,
+        stride_w: 1,
+        stride_h: 1,
+        activation: k.conv_act,
+        dilation_w: 1,
+        dilation_h: 1,
+    };
+    b.op(
+        builtin::CONV_2D,
+        &[input, filter, bias],
+        &[t],
+        BuiltinOptions::Conv2D(conv),
+    )
+    .unwrap();
+    let mut r = input;
+    if k.late {
+        r = b.activation("logistic", &[1, h, w, c]);
+        b.op(builtin::LOGISTIC, &[input], &[r], BuiltinOptions::None)
+            .unwrap();
+    }
+    if oc != c {
+        let pads = b
+            .const_i32("paddings", &[4, 2], &[0, 0, 0, 0, 0, 0, 0, oc - c])
+            .unwrap();
+        let padded = b.activation("padded", &[1, h, w, oc]);
+        b.op(builtin::PAD, &[r, pads], &[padded], BuiltinOptions::None)
+            .unwrap();
+        r = padded;
+    }
+    let y = b.activation("sum", &[1, h, w, oc]);
+    let operands = if k.conv_first { [t, r] } else { [r, t] };
+    let add = BuiltinOptions::Add {
+        activation: k.add_act,
+        pot_scale_int16: false,
+    };
+    b.op(builtin::ADD, &operands, &[y], add).unwrap();
+    let y = if k.relu {
+        let out = b.activation("relu", &[1, h, w, oc]);
+        b.op(builtin::RELU, &[y], &[out], BuiltinOptions::None)
+            .unwrap();
+        out
+    } else {
+        y
+    };
+    b.add_output(y).unwrap();
+    if k.t_is_output {
+        b.add_output(t).unwrap();
+    }
+    b.build()
+}
+
+/// A residual ADD after a 1x1 convolution runs in the convolution's dispatch (one dispatch for
+/// both, for every 1x1 kernel: channels a multiple of 16, of 4, neither) and agrees with the
+/// CPU in F32 and F16; the convolution's activation comes before the sum, the ADD's after it.
+/// Also folded when the residual is computed after the convolution (the sum runs in the ADD's
+/// place), and with a PAD of the residual's channels (folded as well); not folded where the
+/// convolution's output is also a model output.
+#[test]
+fn a_residual_add_is_folded_into_the_1x1_convolution() {
+    use Activation::{None as Linear, Relu, Relu6};
+    let block = |shape: [i32; 3], conv_act, add_act| Block {
+        shape,
+        out_c: shape[2],
+        conv_act,
+        add_act,
+        conv_first: true,
+        t_is_output: false,
+        late: false,
+        relu: false,
+    };
+    let cases = [
+        block([5, 7, 16], Relu6, Linear),
+        Block {
+            conv_first: false,
+            ..block([5, 7, 16], Linear, Relu)
+        },
+        block([3, 11, 8], Relu, Relu6),
+        Block {
+            conv_first: false,
+            ..block([4, 5, 6], Relu6, Relu)
+        },
+        block([4, 5, 6], Linear, Linear),
+        Block {
+            late: true,
+            ..block([3, 11, 8], Linear, Relu)
+        },
+        Block {
+            t_is_output: true,
+            ..block([5, 7, 16], Relu6, Relu)
+        },
+        // Padded residuals: 8 -> 16 channels (vector kernel, 8 x 16), 4 -> 12 (8 x 8), 6 -> 7
+        // (scalar), and a padded residual computed after the convolution.
+        Block {
+            out_c: 16,
+            ..block([5, 7, 8], Linear, Relu)
+        },
+        Block {
+            out_c: 12,
+            conv_first: false,
+            ..block([3, 5, 4], Relu6, Linear)
+        },
+        Block {
+            out_c: 7,
+            ..block([4, 5, 6], Linear, Relu6)
+        },
+        Block {
+            out_c: 16,
+            late: true,
+            ..block([5, 7, 8], Linear, Relu)
+        },
+        // A standalone RELU after the sum becomes the ADD's activation (not when the ADD has
+        // one; the convolution's comes before the sum regardless).
+        Block {
+            out_c: 16,
+            relu: true,
+            ..block([5, 7, 8], Relu6, Linear)
+        },
+        Block {
+            relu: true,
+            ..block([4, 5, 6], Linear, Linear)
+        },
+        Block {
+            relu: true,
+            ..block([5, 7, 16], Linear, Relu6)
+        },
+    ];
+    for precision in [Precision::F32, Precision::F16] {
+        for k in cases {
+            let name = format!("{precision} {k:?}");
+            let model = residual_model(k);
+            let Some(gpu) = common::gpu_delegate(precision) else {
+                return;
+            };
+            if gpu.effective_precision() != precision {
+                assert!(!common::under_ci(), "{precision} not available under CI");
+                eprintln!("skipped {precision}: {:?}", gpu.precision_note());
+                continue;
+            }
+            let run = count(&model, gpu, 1);
+            let padded = k.out_c != k.shape[2];
+            // Nodes: CONV_2D, ADD, LOGISTIC when late, PAD when padded, RELU; ADD and PAD are
+            // folded, and RELU when the ADD has no activation.
+            let relu_folds = k.relu && k.add_act == Linear;
+            let nodes = 2 + usize::from(k.late) + usize::from(padded) + usize::from(k.relu);
+            let folded = if k.t_is_output {
+                0
+            } else {
+                1 + usize::from(padded) + usize::from(relu_folds)
+            };
+            assert_eq!(run.fused_nodes, folded, "{name}");
+            assert_eq!(
+                run.memory.dispatches_per_invoke,
+                nodes - folded,
+                "{name}: dispatches"
+            );
+            let tolerance = match precision {
+                Precision::F32 => 1e-5,
+                _ => 1e-2,
+            };
+            let cpu = cpu_outputs(&model);
+            for (o, (c, g)) in cpu.iter().zip(&run.outputs).enumerate() {
+                let scale = c.iter().fold(1f32, |s, x| s.max(x.abs()));
+                let worst = c
+                    .iter()
+                    .zip(g)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0f32, f32::max);
+                assert!(
+                    worst <= tolerance * scale,
+                    "{name} output {o}: GPU differs from CPU by {worst} (scale {scale})"
+                );
+            }
+            // The ADD's activation matters: some sums are clamped, some not (the input is in
+            // [0, 1), so only sums with an unclamped convolution go negative).
+            if (k.conv_act, k.add_act, k.relu) == (Linear, Relu, false) {
+                let clamped = cpu[0].iter().filter(|&&v| v == 0.0).count();
+                assert!(
+                    clamped > 0 && clamped < cpu[0].len(),
+                    "{name}: {clamped} clamped"
+                );
+            }
+        }
+    }
 }
 
 #[test]
@@ -186,4 +542,101 @@ fn face_detection_short_range_counters_and_memory() {
         .join("face_detection_short_range.tflite");
     let model = read_model_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     check("face_detection_short_range", &model);
+}
+
+/// A standalone RELU6 / RELU after a convolution (3x3, depthwise) without activation becomes
+/// its activation: one dispatch, the CPU's result in F32 and F16; not when the convolution's
+/// output is a model output too.
+#[test]
+fn a_standalone_relu_is_folded_into_the_convolution_before_it() {
+    for precision in [Precision::F32, Precision::F16] {
+        for (depthwise, relu6, t_is_output) in [
+            (false, true, false),
+            (true, false, false),
+            (false, false, true),
+        ] {
+            let name = format!("{precision} depthwise {depthwise} relu6 {relu6} {t_is_output}");
+            let (h, w, c) = (6, 5, 8);
+            let mut b = ModelBuilder::new();
+            let x = b.input("input", &[1, h, w, c]);
+            let (filter_shape, n) = if depthwise {
+                ([1, 3, 3, c], (9 * c) as usize)
+            } else {
+                ([c, 3, 3, c], (9 * c * c) as usize)
+            };
+            let filter: Vec<f32> = (0..n).map(|i| 0.5 * uniform(3, i)).collect();
+            let bias: Vec<f32> = (0..c as usize).map(|i| uniform(4, i)).collect();
+            let filter = b.const_f32("filter", &filter_shape, &filter).unwrap();
+            let bias = b.const_f32("bias", &[c], &bias).unwrap();
+            let t = b.activation("conv", &[1, h, w, c]);
+            let (code, options) = if depthwise {
+                (
+                    builtin::DEPTHWISE_CONV_2D,
+                    BuiltinOptions::DepthwiseConv2D(DepthwiseConv2DOptions {
+                        padding: Padding::Same,
+                        stride_w: 1,
+                        stride_h: 1,
+                        depth_multiplier: 1,
+                        activation: Activation::None,
+                        dilation_w: 1,
+                        dilation_h: 1,
+                    }),
+                )
+            } else {
+                (
+                    builtin::CONV_2D,
+                    BuiltinOptions::Conv2D(Conv2DOptions {
+                        padding: Padding::Same,
+                        stride_w: 1,
+                        stride_h: 1,
+                        activation: Activation::None,
+                        dilation_w: 1,
+                        dilation_h: 1,
+                    }),
+                )
+            };
+            b.op(code, &[x, filter, bias], &[t], options).unwrap();
+            let y = b.activation("relu", &[1, h, w, c]);
+            let relu = if relu6 { builtin::RELU6 } else { builtin::RELU };
+            b.op(relu, &[t], &[y], BuiltinOptions::None).unwrap();
+            b.add_output(y).unwrap();
+            if t_is_output {
+                b.add_output(t).unwrap();
+            }
+            let model = b.build();
+            let Some(gpu) = common::gpu_delegate(precision) else {
+                return;
+            };
+            if gpu.effective_precision() != precision {
+                assert!(!common::under_ci(), "{precision} not available under CI");
+                continue;
+            }
+            let run = count(&model, gpu, 1);
+            let folded = usize::from(!t_is_output);
+            assert_eq!(run.fused_nodes, folded, "{name}");
+            assert_eq!(run.memory.dispatches_per_invoke, 2 - folded, "{name}");
+            let tolerance = match precision {
+                Precision::F32 => 1e-5,
+                _ => 1e-2,
+            };
+            let cpu = cpu_outputs(&model);
+            for (o, (c, g)) in cpu.iter().zip(&run.outputs).enumerate() {
+                let scale = c.iter().fold(1f32, |s, x| s.max(x.abs()));
+                let worst = c
+                    .iter()
+                    .zip(g)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0f32, f32::max);
+                assert!(
+                    worst <= tolerance * scale,
+                    "{name} output {o}: GPU differs from CPU by {worst} (scale {scale})"
+                );
+            }
+            let clamped = cpu[0].iter().filter(|&&v| v == 0.0).count();
+            assert!(
+                clamped > 0 && clamped < cpu[0].len(),
+                "{name}: {clamped} clamped"
+            );
+        }
+    }
 }

@@ -14,7 +14,7 @@ pub(crate) struct DispatchSpec {
     pub entry: &'static str,
     /// Uniform parameters (little-endian words, the shader's params struct).
     pub params: Vec<u32>,
-    /// Storage bindings 1.. in order; the last one is written.
+    /// Storage bindings 1.. in order.
     pub bindings: Vec<Binding>,
     /// Invocations in x, y, z (the host divides by the workgroup size).
     pub invocations: [u32; 3],
@@ -301,6 +301,10 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     (0, _, 0) => ("conv2d_1x1_v4_8x8", 8, 8),
                     _ => ("conv2d_1x1_tiled", 8, 8),
                 };
+                // Binding 5, the residual operand of a folded ADD: none until
+                // [`fold_residual_add`] gives one.
+                let mut bindings = bindings;
+                bindings.push(Binding::Dummy);
                 DispatchSpec {
                     file: ShaderFile::Conv,
                     entry,
@@ -1043,6 +1047,99 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
         other => Err(format!("{} has no GPU kernel", other.name())),
     }
 }
+
+/// The kernels with a residual epilogue (binding 5, params word 19): each 1x1 kernel and its
+/// variant that adds the residual (a separate entry point, so the kernels without one keep no
+/// branch for it in their stores).
+const RESIDUAL_ENTRIES: [(&str, &str); 3] = [
+    ("conv2d_1x1_v4_8x16", "conv2d_1x1_v4_8x16_res"),
+    ("conv2d_1x1_v4_8x8", "conv2d_1x1_v4_8x8_res"),
+    ("conv2d_1x1_tiled", "conv2d_1x1_tiled_res"),
+];
+
+/// Index of the residual word in the convolutions' params: 1 + the ADD's activation code in
+/// bits 0..4, the residual operand's channel count above.
+const RESIDUAL_PARAM: usize = 19;
+
+/// Folds `y = add(conv, residual)` (same shapes, the ADD's fused activation `act`) into the
+/// lowered convolution `conv`: it then writes `y` and adds `residual` (read at the output's
+/// index) after its own activation, then applies `act`. With `channels`, `residual` has only
+/// that many channels (a PAD of its channels at their end, with zeros, folded in: the channels
+/// past them add zero). Returns false, leaving `conv` as it was, when its kernel has no
+/// residual epilogue or cannot read such a residual (the vector kernels need a multiple of 4
+/// channels).
+pub(crate) fn fold_residual_add(
+    conv: &mut DispatchSpec,
+    residual: TensorId,
+    channels: Option<usize>,
+    y: TensorId,
+    act: Activation,
+) -> bool {
+    let code = match act {
+        Activation::None => 0,
+        Activation::Relu => 1,
+        Activation::ReluN1To1 => 2,
+        Activation::Relu6 => 3,
+        Activation::Tanh => 4,
+        Activation::SignBit => return false,
+    };
+    let Some(&(entry, with_residual)) = RESIDUAL_ENTRIES.iter().find(|(e, _)| *e == conv.entry)
+    else {
+        return false;
+    };
+    // The output's channel count (params word 6).
+    let Some(&out_c) = conv.params.get(6) else {
+        return false;
+    };
+    let channels = match channels.map(u32::try_from) {
+        None => out_c,
+        Some(Ok(c)) => c,
+        Some(Err(_)) => return false,
+    };
+    let vector = entry != "conv2d_1x1_tiled";
+    if conv.file != ShaderFile::Conv
+        || conv.bindings.len() != 5
+        || conv.params.get(RESIDUAL_PARAM) != Some(&0)
+        || channels == 0
+        || channels > out_c
+        || channels >= 1 << 27
+        || (vector && channels % 4 != 0)
+    {
+        return false;
+    }
+    conv.entry = with_residual;
+    conv.params[RESIDUAL_PARAM] = (1 + code) | channels << 4;
+    conv.bindings[3] = Binding::Tensor(y);
+    conv.bindings[4] = Binding::Tensor(residual);
+    true
+}
+
+/// Folds a standalone activation `act` that reads the output of the lowered convolution or
+/// depthwise convolution `conv` (which has none) into it: it then applies `act` and writes the
+/// activation's output `y`. Returns false, leaving `conv` as it was, when it is not such a
+/// dispatch or has an activation already.
+pub(crate) fn fold_activation(conv: &mut DispatchSpec, y: TensorId, act: Activation) -> bool {
+    let code = match act {
+        Activation::Relu => 1,
+        Activation::ReluN1To1 => 2,
+        Activation::Relu6 => 3,
+        _ => return false,
+    };
+    let convolution = conv.entry.starts_with("conv2d_") || conv.entry.starts_with("depthwise");
+    if conv.file != ShaderFile::Conv
+        || !convolution
+        || conv.bindings.len() < 4
+        || conv.params.get(ACT_PARAM) != Some(&0)
+    {
+        return false;
+    }
+    conv.params[ACT_PARAM] = code;
+    conv.bindings[3] = Binding::Tensor(y);
+    true
+}
+
+/// Index of the fused activation's code in the convolutions' params.
+const ACT_PARAM: usize = 16;
 
 fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
     let mut s = vec![1usize; shape.len()];

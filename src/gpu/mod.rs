@@ -11,6 +11,7 @@
 
 mod delegate;
 pub mod device;
+mod fuse;
 mod guard;
 mod lower;
 mod pipelines;

@@ -22,6 +22,7 @@ use crate::model::TensorType;
 use crate::runtime::arena;
 
 use super::device::{GpuContext, GpuError};
+use super::fuse::Folds;
 use super::lower::{self, Binding, DispatchSpec, LowerLimits, Lowered};
 use super::pipelines::PipelineCache;
 use super::precision::Precision;
@@ -355,19 +356,29 @@ impl GpuProgram {
         };
         let mut specs: Vec<DispatchSpec> = Vec::new();
         let mut labels: Vec<(String, usize, Vec<usize>)> = Vec::new();
+        // Residual ADDs (and channel PADs of their other operand) folded into the convolution
+        // producing an operand, which writes the sum in the ADD's place; standalone RELUs
+        // folded into the convolution before them.
+        let mut folds = Folds::new(graph, |n| lower::lower(&node_view(graph, n), &lower_limits));
         for n in 0..graph.nodes.len() {
-            match lower::lower(&node_view(graph, n), &lower_limits)? {
+            if folds.skips(n) {
+                continue;
+            }
+            let (lowered, label) = match folds.take(n) {
+                Some((conv, suffix, d)) => (Lowered::Dispatches(vec![d]), Some((conv, suffix))),
+                None => (lower::lower(&node_view(graph, n), &lower_limits)?, None),
+            };
+            match lowered {
                 Lowered::Dispatches(d) => {
-                    let node = &graph.nodes[n];
+                    let (m, suffix) = label.unwrap_or((n, ""));
+                    let node = &graph.nodes[m];
                     let shape = node
                         .outputs
                         .first()
                         .map(|&o| graph.tensors[o].shape.clone())
                         .unwrap_or_default();
-                    labels.extend(
-                        d.iter()
-                            .map(|_| (node.op.name().to_string(), node.index, shape.clone())),
-                    );
+                    let name = format!("{}{suffix}", node.op.name());
+                    labels.extend(d.iter().map(|_| (name.clone(), node.index, shape.clone())));
                     specs.extend(d);
                 }
                 Lowered::Alias { input, output } => {

@@ -1,0 +1,180 @@
+//! Folding nodes into the convolution before them, so that fewer dispatches run: a residual
+//! ADD into the convolution that produces one of its operands (the sum is written by the
+//! convolution's dispatch), a PAD of the other operand's channels (BlazeFace's shortcuts) into
+//! the same read, and a standalone RELU / RELU6 / RELU_N1_TO_1 after a convolution or a folded
+//! ADD into its fused activation.
+//!
+//! The graph decides whether nodes may be folded, the lowered convolution whether they can be
+//! ([`lower::fold_residual_add`]: only kernels with a residual epilogue;
+//! [`lower::fold_activation`]). A folded ADD runs where the ADD ran: every input of the
+//! convolution and of the ADD exists by then (the residual operand may be computed after the
+//! convolution, as BlazeFace's padded shortcuts are).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::graph::{Graph, Op, TensorId};
+use crate::model::{Activation, TensorType};
+
+use super::lower::{self, DispatchSpec, Lowered};
+
+/// The nodes of a partition graph that are folded into a convolution.
+pub(crate) struct Folds {
+    /// By node index: the dispatch that runs in that node's place (a convolution with what was
+    /// folded into it), the convolution's node index and a label suffix.
+    replaced: HashMap<usize, (usize, &'static str, DispatchSpec)>,
+    /// Nodes that dispatch nothing: folded nodes, and convolutions that run at their ADD.
+    skipped: HashSet<usize>,
+}
+
+/// The activation of a standalone RELU-like node.
+fn relu_like(op: &Op) -> Option<Activation> {
+    match op {
+        Op::Relu => Some(Activation::Relu),
+        Op::Relu6 => Some(Activation::Relu6),
+        Op::ReluN1To1 => Some(Activation::ReluN1To1),
+        _ => None,
+    }
+}
+
+/// The channel padding of a PAD node that pads only the last dimension of a rank-4 tensor, at
+/// its end, with zeros: the input and its channel count.
+fn channel_pad(graph: &Graph, node: usize) -> Option<(TensorId, usize)> {
+    let node = &graph.nodes[node];
+    if !matches!(node.op, Op::Pad) {
+        return None;
+    }
+    let (x, pads, y) = (node.input(0)?, node.input(1)?, *node.outputs.first()?);
+    let pads = &graph.tensors[pads];
+    let data = pads.data.as_ref()?;
+    let p: Vec<i64> = match pads.dtype {
+        TensorType::Int32 => data.as_slice::<i32>()?.iter().map(|&v| v as i64).collect(),
+        TensorType::Int64 => data.as_slice::<i64>()?.to_vec(),
+        _ => return None,
+    };
+    let (xs, ys) = (&graph.tensors[x].shape, &graph.tensors[y].shape);
+    let only_channels_after = p.len() == 8 && p[..7].iter().all(|&v| v == 0) && p[7] >= 0;
+    (only_channels_after && xs.len() == 4 && ys.len() == 4 && xs[..3] == ys[..3])
+        .then_some((x, xs[3]))
+}
+
+impl Folds {
+    /// Folds every `y = ADD(c, r)` of `graph` where `c` is the output of a CONV_2D node that
+    /// only this ADD reads and that is not a graph output, both operands and `y` have the same
+    /// shape (no broadcasting), `r` is another tensor, and the convolution lowers (`lower`) to
+    /// one dispatch of a kernel with a residual epilogue. The convolution's own activation
+    /// comes before the sum and the ADD's after it, as when they run apart. When `r` is the
+    /// output of a PAD that only this ADD reads, not a graph output, padding only the channels
+    /// at their end with zeros, the convolution reads the PAD's input instead (zero past its
+    /// channels) and the PAD dispatches nothing either.
+    ///
+    /// A RELU-like node that alone reads the output of a folded ADD without activation, or of
+    /// another CONV_2D / DEPTHWISE_CONV_2D without activation, and whose input is not a graph
+    /// output, becomes that ADD's or convolution's activation (the convolution writes the
+    /// RELU's output).
+    pub(crate) fn new(graph: &Graph, lower: impl Fn(usize) -> Result<Lowered, String>) -> Folds {
+        let producers = graph.producers();
+        let consumers = graph.consumers();
+        let only_for = |t: TensorId, n: usize| consumers[t] == [n] && !graph.outputs.contains(&t);
+        // The RELU-like node that alone reads `t`, with its activation and output.
+        let relu_after = |t: TensorId| {
+            let [n] = consumers[t].as_slice() else {
+                return None;
+            };
+            let act = relu_like(&graph.nodes[*n].op)?;
+            let y = *graph.nodes[*n].outputs.first()?;
+            (!graph.outputs.contains(&t) && graph.tensors[y].shape == graph.tensors[t].shape)
+                .then_some((*n, act, y))
+        };
+        let mut folds = Folds {
+            replaced: HashMap::new(),
+            skipped: HashSet::new(),
+        };
+        for (add, node) in graph.nodes.iter().enumerate() {
+            let Op::Add(add_act) = node.op else { continue };
+            let ([Some(a), Some(b)], [y]) = (node.inputs.as_slice(), node.outputs.as_slice())
+            else {
+                continue;
+            };
+            let shape = &graph.tensors[*y].shape;
+            if a == b || &graph.tensors[*a].shape != shape || &graph.tensors[*b].shape != shape {
+                continue;
+            }
+            // A RELU after an ADD without activation is the ADD's activation.
+            let relu = relu_after(*y).filter(|_| add_act == Activation::None);
+            let (act, out) = relu.map_or((add_act, *y), |(_, act, out)| (act, out));
+            for (c, r) in [(*a, *b), (*b, *a)] {
+                let Some(conv) = producers[c] else { continue };
+                if !matches!(graph.nodes[conv].op, Op::Conv2D(_)) || !only_for(c, add) {
+                    continue;
+                }
+                let Ok(Lowered::Dispatches(mut d)) = lower(conv) else {
+                    continue;
+                };
+                let [spec] = d.as_mut_slice() else { continue };
+                let pad = producers[r]
+                    .filter(|_| only_for(r, add))
+                    .and_then(|p| channel_pad(graph, p).map(|(s, channels)| (p, s, channels)));
+                let mut folded = None;
+                if let Some((pad, s, channels)) = pad {
+                    let mut padded = spec.clone();
+                    if lower::fold_residual_add(&mut padded, s, Some(channels), out, act) {
+                        folded = Some((padded, Some(pad)));
+                    }
+                }
+                if folded.is_none() && lower::fold_residual_add(spec, r, None, out, act) {
+                    folded = Some((spec.clone(), None));
+                }
+                let Some((spec, pad)) = folded else { continue };
+                folds.skipped.insert(conv);
+                if let Some(pad) = pad {
+                    folds.skipped.insert(pad);
+                }
+                if let Some((relu, _, _)) = relu {
+                    folds.skipped.insert(relu);
+                }
+                let suffix = match (pad.is_some(), relu.is_some()) {
+                    (true, true) => "+PAD+ADD+RELU",
+                    (true, false) => "+PAD+ADD",
+                    (false, true) => "+ADD+RELU",
+                    (false, false) => "+ADD",
+                };
+                folds.replaced.insert(add, (conv, suffix, spec));
+                break;
+            }
+        }
+        // Standalone activations after the other convolutions.
+        for (conv, node) in graph.nodes.iter().enumerate() {
+            let linear = match &node.op {
+                Op::Conv2D(o) => o.activation == Activation::None,
+                Op::DepthwiseConv2D(o) => o.activation == Activation::None,
+                _ => false,
+            };
+            if !linear || folds.skipped.contains(&conv) {
+                continue;
+            }
+            let Some((relu, act, out)) = node.outputs.first().and_then(|&t| relu_after(t)) else {
+                continue;
+            };
+            let Ok(Lowered::Dispatches(mut d)) = lower(conv) else {
+                continue;
+            };
+            let [spec] = d.as_mut_slice() else { continue };
+            if lower::fold_activation(spec, out, act) {
+                folds.skipped.insert(relu);
+                folds.replaced.insert(conv, (conv, "+RELU", spec.clone()));
+            }
+        }
+        folds
+    }
+
+    /// Whether node `node` dispatches nothing of its own (folded, or run at its ADD).
+    pub(crate) fn skips(&self, node: usize) -> bool {
+        self.skipped.contains(&node)
+    }
+
+    /// When a convolution runs in node `node`'s place (with what was folded into it): its node
+    /// index, a label suffix, and its dispatch.
+    pub(crate) fn take(&mut self, node: usize) -> Option<(usize, &'static str, DispatchSpec)> {
+        self.replaced.remove(&node)
+    }
+}
