@@ -253,16 +253,7 @@ impl Delegate for GpuDelegate {
             program.add_note(note);
         }
         if let Ok(mut m) = self.memory.lock() {
-            m.weight_bytes += report.weight_bytes;
-            m.activation_bytes += report.activation_bytes;
-            m.activation_lower_bound_bytes += report.activation_lower_bound_bytes;
-            m.staging_bytes += report.staging_bytes;
-            m.f16_constants_uploaded_raw += report.f16_constants_uploaded_raw;
-            m.f16_constants_widened += report.f16_constants_widened;
-            m.f32_constants_narrowed += report.f32_constants_narrowed;
-            m.f32_constants_uploaded += report.f32_constants_uploaded;
-            m.partitions += report.partitions;
-            m.dispatches_per_invoke += report.dispatches_per_invoke;
+            m.add(&report);
         }
         if self.options.overflow_guard && self.precision.stores_f16() {
             return Ok(Box::new(GuardedProgram::new(

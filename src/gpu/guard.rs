@@ -62,9 +62,7 @@ impl GuardedProgram {
             self.ctx.save_pipeline_cache();
             if let Ok(mut m) = self.memory.lock() {
                 m.overflow_fallbacks += 1;
-                m.weight_bytes += report.weight_bytes;
-                m.activation_bytes += report.activation_bytes;
-                m.activation_lower_bound_bytes += report.activation_lower_bound_bytes;
+                m.add_buffers(&report);
             }
             log::warn!(
                 "a {} partition of {} node(s) produced inf/NaN from finite inputs (f16 overflow); \

@@ -58,6 +58,29 @@ pub struct MemoryReport {
     pub overflow_fallbacks: usize,
 }
 
+impl MemoryReport {
+    /// Adds the buffer bytes of another compiled program (weights, activations and their lower
+    /// bound, staging).
+    pub(crate) fn add_buffers(&mut self, other: &MemoryReport) {
+        self.weight_bytes += other.weight_bytes;
+        self.activation_bytes += other.activation_bytes;
+        self.activation_lower_bound_bytes += other.activation_lower_bound_bytes;
+        self.staging_bytes += other.staging_bytes;
+    }
+
+    /// Adds every counter of another compiled program's report.
+    pub(crate) fn add(&mut self, other: &MemoryReport) {
+        self.add_buffers(other);
+        self.f16_constants_uploaded_raw += other.f16_constants_uploaded_raw;
+        self.f16_constants_widened += other.f16_constants_widened;
+        self.f32_constants_narrowed += other.f32_constants_narrowed;
+        self.f32_constants_uploaded += other.f32_constants_uploaded;
+        self.partitions += other.partitions;
+        self.dispatches_per_invoke += other.dispatches_per_invoke;
+        self.overflow_fallbacks += other.overflow_fallbacks;
+    }
+}
+
 struct CompiledDispatch {
     pipeline: Arc<wgpu::ComputePipeline>,
     bind_group: wgpu::BindGroup,
