@@ -197,6 +197,85 @@ fn pad_before(padding: Padding, input: u32, output: u32, stride: u32, k_eff: u32
     }
 }
 
+/// Geometry of a windowed op (CONV_2D, DEPTHWISE_CONV_2D) and the uniform parameters its
+/// shaders share.
+struct Window {
+    n: u32,
+    ih: u32,
+    iw: u32,
+    ic: u32,
+    oh: u32,
+    ow: u32,
+    oc: u32,
+    kh: u32,
+    kw: u32,
+    sh: u32,
+    sw: u32,
+    dh: u32,
+    dw: u32,
+    /// Padding before the first row and column (SAME splits it, extra after).
+    pt: i32,
+    pl: i32,
+}
+
+impl Window {
+    fn new(
+        padding: Padding,
+        [stride_h, stride_w, dilation_h, dilation_w]: [i32; 4],
+        [n, ih, iw, ic]: [u32; 4],
+        [oh, ow, oc]: [u32; 3],
+        [kh, kw]: [u32; 2],
+    ) -> Self {
+        let (sh, sw) = (stride_h.max(1) as u32, stride_w.max(1) as u32);
+        let (dh, dw) = (dilation_h.max(1) as u32, dilation_w.max(1) as u32);
+        Window {
+            n,
+            ih,
+            iw,
+            ic,
+            oh,
+            ow,
+            oc,
+            kh,
+            kw,
+            sh,
+            sw,
+            dh,
+            dw,
+            pt: pad_before(padding, ih, oh, sh, (kh - 1) * dh + 1),
+            pl: pad_before(padding, iw, ow, sw, (kw - 1) * dw + 1),
+        }
+    }
+
+    /// The shaders' parameter block: shapes, `multiplier` (output channels per input
+    /// channel), kernel, strides, dilations, paddings, activation, bias flag, channel groups
+    /// of four, and a slot the caller may set (0 here).
+    fn params(&self, multiplier: u32, activation: u32, has_bias: bool) -> Vec<u32> {
+        vec![
+            self.ih,
+            self.iw,
+            self.ic,
+            self.n,
+            self.oh,
+            self.ow,
+            self.oc,
+            multiplier,
+            self.kh,
+            self.kw,
+            self.sh,
+            self.sw,
+            self.dh,
+            self.dw,
+            self.pt as u32,
+            self.pl as u32,
+            activation,
+            has_bias as u32,
+            self.oc.div_ceil(4),
+            0,
+        ]
+    }
+}
+
 fn wg_1d(total: usize) -> [u32; 3] {
     [total as u32, 1, 1]
 }
@@ -252,37 +331,15 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     ),
                 );
             }
-            let (sh, sw, dh, dw) = (
-                o.stride_h.max(1) as u32,
-                o.stride_w.max(1) as u32,
-                o.dilation_h.max(1) as u32,
-                o.dilation_w.max(1) as u32,
+            let win = Window::new(
+                o.padding,
+                [o.stride_h, o.stride_w, o.dilation_h, o.dilation_w],
+                [n, ih, iw, ic],
+                [oh, ow, oc],
+                [kh, kw],
             );
-            let pt = pad_before(o.padding, ih, oh, sh, (kh - 1) * dh + 1);
-            let pl = pad_before(o.padding, iw, ow, sw, (kw - 1) * dw + 1);
-            let groups = oc.div_ceil(4);
-            let params = vec![
-                ih,
-                iw,
-                ic,
-                n,
-                oh,
-                ow,
-                oc,
-                1,
-                kh,
-                kw,
-                sh,
-                sw,
-                dh,
-                dw,
-                pt as u32,
-                pl as u32,
-                act_code(view, o.activation)?,
-                b.is_some() as u32,
-                groups,
-                0,
-            ];
+            let (sh, sw, dh, dw, pt, pl) = (win.sh, win.sw, win.dh, win.dw, win.pt, win.pl);
+            let params = win.params(1, act_code(view, o.activation)?, b.is_some());
             let pointwise = kh == 1
                 && kw == 1
                 && sh == 1
@@ -357,37 +414,16 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     ),
                 );
             }
-            let (sh, sw, dh, dw) = (
-                o.stride_h.max(1) as u32,
-                o.stride_w.max(1) as u32,
-                o.dilation_h.max(1) as u32,
-                o.dilation_w.max(1) as u32,
+            let win = Window::new(
+                o.padding,
+                [o.stride_h, o.stride_w, o.dilation_h, o.dilation_w],
+                [n, ih, iw, ic],
+                [oh, ow, oc],
+                [kh, kw],
             );
-            let pt = pad_before(o.padding, ih, oh, sh, (kh - 1) * dh + 1);
-            let pl = pad_before(o.padding, iw, ow, sw, (kw - 1) * dw + 1);
+            let (sh, sw, dh, dw) = (win.sh, win.sw, win.dh, win.dw);
             let groups = oc.div_ceil(4);
-            let params = vec![
-                ih,
-                iw,
-                ic,
-                n,
-                oh,
-                ow,
-                oc,
-                oc / ic,
-                kh,
-                kw,
-                sh,
-                sw,
-                dh,
-                dw,
-                pt as u32,
-                pl as u32,
-                act_code(view, o.activation)?,
-                b.is_some() as u32,
-                groups,
-                0,
-            ];
+            let params = win.params(oc / ic, act_code(view, o.activation)?, b.is_some());
             let three = kh == 3
                 && kw == 3
                 && dh == 1
