@@ -197,8 +197,8 @@ fn pad_before(padding: Padding, input: u32, output: u32, stride: u32, k_eff: u32
     }
 }
 
-/// Geometry of a windowed op (CONV_2D, DEPTHWISE_CONV_2D) and the uniform parameters its
-/// shaders share.
+/// Geometry of a windowed op (CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV) and the uniform
+/// parameters its shaders share.
 struct Window {
     n: u32,
     ih: u32,
@@ -573,28 +573,24 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 0
             };
             let groups = oc.div_ceil(4);
-            let params = vec![
+            let win = Window {
+                n,
                 ih,
                 iw,
                 ic,
-                n,
                 oh,
                 ow,
                 oc,
-                1,
                 kh,
                 kw,
                 sh,
                 sw,
-                1,
-                1,
-                pt as u32,
-                pl as u32,
-                act_code(view, act)?,
-                b.is_some() as u32,
-                groups,
-                0,
-            ];
+                dh: 1,
+                dw: 1,
+                pt,
+                pl,
+            };
+            let params = win.params(1, act_code(view, act)?, b.is_some());
             Ok(Lowered::Dispatches(vec![DispatchSpec {
                 file: ShaderFile::Conv,
                 entry: "transpose_conv",
