@@ -228,16 +228,14 @@ unsafe fn sparsity_of(s: &abi::TfLiteSparsity) -> Result<Sparsity, String> {
 }
 
 fn activation(code: c_int) -> Result<Activation, String> {
-    Ok(match code {
-        0 => Activation::None,
-        1 => Activation::Relu,
-        2 => Activation::ReluN1To1,
-        3 => Activation::Relu6,
-        4 => Activation::Tanh,
-        5 => Activation::SignBit,
-        6 => return Err("fused SIGMOID activation is not supported".into()),
-        c => return Err(format!("unknown fused activation {c}")),
-    })
+    // TfLiteFusedActivation uses the schema's codes, plus 6 for a fused sigmoid.
+    if code == 6 {
+        return Err("fused SIGMOID activation is not supported".into());
+    }
+    i8::try_from(code)
+        .ok()
+        .and_then(Activation::from_code)
+        .ok_or_else(|| format!("unknown fused activation {code}"))
 }
 
 fn padding(code: c_int) -> Result<Padding, String> {
