@@ -497,11 +497,11 @@ fn the_pipeline_cache_dir_is_created_and_reused_and_a_damaged_file_only_costs_th
     // A file whose checksum is right but whose wgpu header names another driver build (as after
     // a driver update): wgpu falls back to an empty cache and the build works.
     let mut bytes = std::fs::read(&file).unwrap();
-    bytes[24 + 32] ^= 0xff; // wgpu's header: the driver's cache UUID (validation key)
-    let checksum = bytes[24..].iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    bytes[16..24].copy_from_slice(&checksum.to_le_bytes());
+    // halfgpu's header: magic (8 bytes), data length (u64), CRC-32 of the data (u32).
+    const HEADER: usize = 20;
+    bytes[HEADER + 32] ^= 0xff; // wgpu's header: the driver's cache UUID (validation key)
+    let checksum = crc32fast::hash(&bytes[HEADER..]);
+    bytes[16..HEADER].copy_from_slice(&checksum.to_le_bytes());
     std::fs::write(&file, &bytes).unwrap();
     build_with_cache(&model, &dir);
 

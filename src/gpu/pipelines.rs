@@ -395,26 +395,17 @@ impl Drop for PipelineStore {
     }
 }
 
-/// The file format: this magic, the driver data's length and FNV-1a hash (little-endian u64
-/// each), then the data wgpu returned. The hash guards against truncated or damaged files,
-/// which wgpu's own header (no checksum of the data) does not catch.
-const MAGIC: &[u8; 8] = b"HGPUPC01";
-const HEADER_BYTES: usize = 24;
-
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
+/// The file format: this magic, the driver data's length (little-endian u64) and CRC-32
+/// (little-endian u32), then the data wgpu returned. The checksum guards against truncated or
+/// damaged files, which wgpu's own header (no checksum of the data) does not catch.
+const MAGIC: &[u8; 8] = b"HGPUPC02";
+const HEADER_BYTES: usize = 20;
 
 fn wrap_blob(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_BYTES + data.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(data.len() as u64).to_le_bytes());
-    out.extend_from_slice(&fnv1a64(data).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
     out.extend_from_slice(data);
     out
 }
@@ -423,20 +414,19 @@ fn unwrap_blob(file: &[u8]) -> Result<&[u8], String> {
     if file.len() < HEADER_BYTES || &file[..8] != MAGIC {
         return Err("not a halfgpu pipeline cache file".into());
     }
-    let word = |at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&file[at..at + 8]);
-        u64::from_le_bytes(w)
-    };
+    let mut len = [0u8; 8];
+    len.copy_from_slice(&file[8..16]);
+    let len = u64::from_le_bytes(len);
+    let mut crc = [0u8; 4];
+    crc.copy_from_slice(&file[16..20]);
     let data = &file[HEADER_BYTES..];
-    if word(8) != data.len() as u64 {
+    if len != data.len() as u64 {
         return Err(format!(
-            "{} bytes of data where the header says {}",
-            data.len(),
-            word(8)
+            "{} bytes of data where the header says {len}",
+            data.len()
         ));
     }
-    if word(16) != fnv1a64(data) {
+    if u32::from_le_bytes(crc) != crc32fast::hash(data) {
         return Err("checksum mismatch".into());
     }
     Ok(data)
