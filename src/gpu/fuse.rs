@@ -13,7 +13,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::graph::{Graph, Op, TensorId};
-use crate::model::{Activation, TensorType};
+use crate::model::Activation;
 
 use super::lower::{self, DispatchSpec, Lowered};
 
@@ -45,12 +45,7 @@ fn channel_pad(graph: &Graph, node: usize) -> Option<(TensorId, usize)> {
     }
     let (x, pads, y) = (node.input(0)?, node.input(1)?, *node.outputs.first()?);
     let pads = &graph.tensors[pads];
-    let data = pads.data.as_ref()?;
-    let p: Vec<i64> = match pads.dtype {
-        TensorType::Int32 => data.as_slice::<i32>()?.iter().map(|&v| v as i64).collect(),
-        TensorType::Int64 => data.as_slice::<i64>()?.to_vec(),
-        _ => return None,
-    };
+    let p = lower::int_values(pads.dtype, pads.data.as_ref()?)?;
     let (xs, ys) = (&graph.tensors[x].shape, &graph.tensors[y].shape);
     let only_channels_after = p.len() == 8 && p[..7].iter().all(|&v| v == 0) && p[7] >= 0;
     (only_channels_after && xs.len() == 4 && ys.len() == 4 && xs[..3] == ys[..3])

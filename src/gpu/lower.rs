@@ -2,7 +2,7 @@
 //! exactly when it lowers, so "what the GPU claims" and "what the GPU runs" cannot disagree.
 
 use crate::delegate::{NodeView, TensorView};
-use crate::graph::{Op, TensorId};
+use crate::graph::{ConstData, Op, TensorId};
 use crate::model::{Activation, Padding, TensorType};
 
 use super::shaders::ShaderFile;
@@ -73,8 +73,12 @@ fn numel(shape: &[usize]) -> usize {
 
 /// Values of a constant int32/int64 tensor.
 fn const_ints(t: &TensorView<'_>) -> Option<Vec<i64>> {
-    let c = t.constant?;
-    match t.dtype {
+    int_values(t.dtype, t.constant?)
+}
+
+/// The values of constant bytes `c` of type `dtype` when it is int32 or int64.
+pub(super) fn int_values(dtype: TensorType, c: &ConstData) -> Option<Vec<i64>> {
+    match dtype {
         TensorType::Int32 => Some(c.as_slice::<i32>()?.iter().map(|&v| v as i64).collect()),
         TensorType::Int64 => Some(c.as_slice::<i64>()?.to_vec()),
         _ => None,
