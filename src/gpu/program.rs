@@ -243,27 +243,17 @@ fn assign_buffers(
     align: u64,
     max_buffer_size: u64,
 ) -> (Layout, u64) {
-    let as_arena = |&(_, size, first, last): &(TensorId, u64, usize, usize)| {
-        usize::try_from(size)
-            .ok()
-            .map(|size| arena::Lifetime { size, first, last })
-    };
-    let arena_lifetimes: Option<Vec<arena::Lifetime>> = lifetimes.iter().map(as_arena).collect();
-    let lower_bound = lifetimes
+    // Sizes past usize (only on 32-bit targets) saturate: such a tensor cannot sit in an arena
+    // (it exceeds any capacity) and the per-buffer scheme is used.
+    let arena_lifetimes: Vec<arena::Lifetime> = lifetimes
         .iter()
-        .map(|l| (l.2, l.3, l.1))
-        .fold(Vec::<u64>::new(), |mut live, (first, last, size)| {
-            if live.len() <= last {
-                live.resize(last + 1, 0);
-            }
-            for l in &mut live[first..=last] {
-                *l = l.saturating_add(size);
-            }
-            live
+        .map(|&(_, size, first, last)| arena::Lifetime {
+            size: usize::try_from(size).unwrap_or(usize::MAX),
+            first,
+            last,
         })
-        .into_iter()
-        .max()
-        .unwrap_or(0);
+        .collect();
+    let lower_bound = arena::live_peak(&arena_lifetimes, 1) as u64;
     let a = assign_in_order(lifetimes);
     let b = assign_by_size(lifetimes);
     let (of, sizes) = if b.1.iter().sum::<u64>() < a.1.iter().sum::<u64>() {
@@ -277,12 +267,11 @@ fn assign_buffers(
         scheme: "per-buffer",
     };
     let capacity = usize::try_from(max_buffer_size).unwrap_or(usize::MAX);
-    let placed = arena_lifetimes
-        .ok_or_else(|| "a tensor's size does not fit in usize".to_string())
-        .and_then(|l| {
-            arena::place_in_arenas(&l, usize::try_from(align).unwrap_or(256), capacity)
-                .map_err(|e| e.to_string())
-        });
+    let placed = arena::place_in_arenas(
+        &arena_lifetimes,
+        usize::try_from(align).unwrap_or(256),
+        capacity,
+    );
     let arenas = match placed {
         Ok(a) => a,
         Err(e) => {
