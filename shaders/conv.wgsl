@@ -18,19 +18,19 @@ struct Conv {
 }
 
 @group(0) @binding(0) var<uniform> p: Conv;
-@group(0) @binding(1) var<storage, read> x: array<T>;
-@group(0) @binding(2) var<storage, read> w: array<T>;
-@group(0) @binding(3) var<storage, read> bias: array<T>;
+@group(0) @binding(1) var<storage, read_write> x: array<T>;
+@group(0) @binding(2) var<storage, read_write> w: array<T>;
+@group(0) @binding(3) var<storage, read_write> bias: array<T>;
 @group(0) @binding(4) var<storage, read_write> y: array<T>;
 // The same input and filter seen as vectors of four channels (kernels that need in_c % 4 == 0).
-@group(0) @binding(1) var<storage, read> x4: array<vec4<T>>;
-@group(0) @binding(2) var<storage, read> w4: array<vec4<T>>;
-@group(0) @binding(3) var<storage, read> bias4v: array<vec4<T>>;
+@group(0) @binding(1) var<storage, read_write> x4: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read_write> w4: array<vec4<T>>;
+@group(0) @binding(3) var<storage, read_write> bias4v: array<vec4<T>>;
 @group(0) @binding(4) var<storage, read_write> y4: array<vec4<T>>;
 // The residual operand of a folded ADD (the output's shape); a placeholder for the 1x1
 // kernels without one.
-@group(0) @binding(5) var<storage, read> resid: array<T>;
-@group(0) @binding(5) var<storage, read> resid4: array<vec4<T>>;
+@group(0) @binding(5) var<storage, read_write> resid: array<T>;
+@group(0) @binding(5) var<storage, read_write> resid4: array<vec4<T>>;
 
 // Four output channels from the vector views (out_c % 4 == 0); c4 = channel / 4.
 fn bias_v4(c4: u32) -> vec4<f32> {

@@ -12,7 +12,7 @@ struct Copy {
 }
 
 @group(0) @binding(0) var<uniform> p: Copy;
-@group(0) @binding(1) var<storage, read> src: array<T>;
+@group(0) @binding(1) var<storage, read_write> src: array<T>;
 @group(0) @binding(2) var<storage, read_write> dst: array<T>;
 
 fn dim(k: u32) -> u32 { return p.d[k / 4u][k % 4u]; }

@@ -10,8 +10,8 @@ struct Binary {
 }
 
 @group(0) @binding(0) var<uniform> p: Binary;
-@group(0) @binding(1) var<storage, read> a: array<T>;
-@group(0) @binding(2) var<storage, read> b: array<T>;
+@group(0) @binding(1) var<storage, read_write> a: array<T>;
+@group(0) @binding(2) var<storage, read_write> b: array<T>;
 @group(0) @binding(3) var<storage, read_write> y: array<T>;
 
 fn apply_binary(u: A, v: A, op: u32) -> A {

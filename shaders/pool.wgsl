@@ -9,7 +9,7 @@ struct Pool {
 }
 
 @group(0) @binding(0) var<uniform> p: Pool;
-@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(1) var<storage, read_write> x: array<T>;
 @group(0) @binding(2) var<storage, read_write> y: array<T>;
 
 fn pool(gid: vec3<u32>, is_max: bool) {

@@ -7,7 +7,7 @@ struct Reduce {
 }
 
 @group(0) @binding(0) var<uniform> p: Reduce;
-@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(1) var<storage, read_write> x: array<T>;
 @group(0) @binding(2) var<storage, read_write> y: array<T>;
 
 @compute @workgroup_size(64, 1, 1)

@@ -10,7 +10,7 @@ struct Resize {
 }
 
 @group(0) @binding(0) var<uniform> p: Resize;
-@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(1) var<storage, read_write> x: array<T>;
 @group(0) @binding(2) var<storage, read_write> y: array<T>;
 
 fn at(n: u32, iy: u32, ix: u32, c: u32) -> f32 {

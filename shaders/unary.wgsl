@@ -7,7 +7,7 @@ struct Unary {
 }
 
 @group(0) @binding(0) var<uniform> p: Unary;
-@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(1) var<storage, read_write> x: array<T>;
 @group(0) @binding(2) var<storage, read_write> y: array<T>;
 
 fn apply_unary(v: A, op: u32) -> A {

@@ -21,7 +21,6 @@ use std::time::Instant;
 
 use super::device::{GpuContext, GpuError};
 use super::precision::Precision;
-use super::program::writable_storage;
 use super::shaders::ShaderFile;
 use super::smoke::Scopes;
 
@@ -241,7 +240,7 @@ impl PipelineStore {
             return Ok(m.clone());
         }
         let started = Instant::now();
-        let source = writable_storage(&file.source(precision));
+        let source = file.source(precision);
         let scopes = Scopes::push(device);
         let m = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(file.file_name()),

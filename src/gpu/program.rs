@@ -307,34 +307,6 @@ fn assign_buffers(
     (layout, lower_bound)
 }
 
-/// Every `var<storage, read>` (or `var<storage>`) of `source` made `var<storage, read_write>`. Activations share
-/// arena buffers, and wgpu refuses a dispatch that binds one buffer both read-only and
-/// read-write (a usage conflict) even when the ranges are disjoint; as read-write bindings
-/// they may share a buffer. The shaders never write their inputs.
-pub(super) fn writable_storage(source: &str) -> String {
-    let mut out = String::with_capacity(source.len() + 256);
-    let mut rest = source;
-    while let Some(at) = rest.find("var<") {
-        let (head, tail) = rest.split_at(at + 4);
-        out.push_str(head);
-        let Some(close) = tail.find('>') else {
-            rest = tail;
-            break;
-        };
-        let inside = &tail[..close];
-        let parts: Vec<&str> = inside.split(',').map(str::trim).collect();
-        // `var<storage>` is read-only too (WGSL's default access mode for storage).
-        if parts == ["storage", "read"] || parts == ["storage"] {
-            out.push_str("storage, read_write");
-        } else {
-            out.push_str(inside);
-        }
-        rest = &tail[close..];
-    }
-    out.push_str(rest);
-    out
-}
-
 impl GpuProgram {
     /// The precision this program runs in.
     pub(crate) fn precision(&self) -> Precision {
@@ -1058,28 +1030,6 @@ impl DelegateKernel for GpuProgram {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpu::shaders::ShaderFile;
-
-    #[test]
-    fn storage_bindings_become_writable_and_the_shaders_still_validate() {
-        let src = "@group(0) @binding(1) var<storage, read> x: array<T>;\n\
-                   @group(0) @binding(2) var<storage,read> w: array<T>;\n\
-                   @group(0) @binding(3) var<storage, read_write> y: array<T>;\n\
-                   @group(0) @binding(4) var<storage> z: array<T>;\n\
-                   var<workgroup> tile: array<f32, 64>;\n\
-                   @group(0) @binding(0) var<uniform> p: Params;";
-        let out = writable_storage(src);
-        assert_eq!(out.matches("var<storage, read_write>").count(), 4, "{out}");
-        assert!(out.contains("var<workgroup> tile") && out.contains("var<uniform> p"));
-        for file in ShaderFile::ALL {
-            for precision in Precision::ALL {
-                let src = writable_storage(&file.source(precision));
-                assert!(!src.contains("var<storage, read>"), "{}", file.file_name());
-                crate::gpu::shader::validate_wgsl(file.file_name(), &src)
-                    .unwrap_or_else(|e| panic!("{e}"));
-            }
-        }
-    }
 
     #[test]
     fn the_arena_reaches_the_lower_bound_on_a_chain_and_keeps_operands_apart() {

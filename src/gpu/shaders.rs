@@ -119,6 +119,16 @@ mod tests {
                     );
                 }
                 drop(info);
+                // Activations share arena buffers, and wgpu refuses a dispatch that binds one
+                // buffer both read-only and read-write even over disjoint ranges: every storage
+                // binding is declared read_write (the shaders never write their inputs).
+                for decl in src.split("var<").skip(1) {
+                    let access = decl.split('>').next().unwrap_or_default().replace(' ', "");
+                    assert!(
+                        !access.starts_with("storage") || access == "storage,read_write",
+                        "{label}: storage binding declared `var<{access}>`, not read_write"
+                    );
+                }
                 assert_eq!(
                     src.contains("enable f16;"),
                     precision.stores_f16(),
