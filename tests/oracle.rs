@@ -259,11 +259,23 @@ struct OpStats {
     worst_ratio: f32,
 }
 
-fn gpu_sweep(precision: Precision) {
+/// Runs every case on the GPU in `precision`. With `subgroups` false the device is opened
+/// without subgroups, so the 1x1 convolutions run the kernels that need none (with true, under
+/// CI, the device must have the subgroup kernels: lavapipe does).
+fn gpu_sweep(precision: Precision, subgroups: bool) {
     let o = oracle();
-    let Some(first) = common::gpu_delegate(precision) else {
+    let Some(first) = common::gpu_delegate_with(
+        GpuDelegateOptions::default()
+            .precision(precision)
+            .request_subgroups(subgroups),
+    ) else {
         return;
     };
+    assert!(
+        !(subgroups && common::under_ci()) || first.context().has_subgroup_kernels(),
+        "no subgroup kernels under CI on {}",
+        first.context().summary()
+    );
     if first.effective_precision() != precision {
         let why = first.precision_note().unwrap_or("").to_string();
         assert!(
@@ -380,8 +392,8 @@ fn gpu_sweep(precision: Precision) {
         }
     }
     eprintln!(
-        "\nGPU {precision}: {} cases, {delegated} fully delegated, {} declined by design, \
-         {} checked against the CPU (reference refused), {:.1?}",
+        "\nGPU {precision} (subgroup kernels: {subgroups}): {} cases, {delegated} fully \
+         delegated, {} declined by design, {} checked against the CPU (reference refused), {:.1?}",
         o.cases.len(),
         declined.len(),
         against_cpu.len(),
@@ -413,15 +425,25 @@ fn gpu_sweep(precision: Precision) {
 
 #[test]
 fn gpu_f32_matches_the_reference() {
-    gpu_sweep(Precision::F32);
+    gpu_sweep(Precision::F32, true);
 }
 
 #[test]
 fn gpu_f32f16_matches_the_reference() {
-    gpu_sweep(Precision::F32F16);
+    gpu_sweep(Precision::F32F16, true);
 }
 
 #[test]
 fn gpu_f16_matches_the_reference() {
-    gpu_sweep(Precision::F16);
+    gpu_sweep(Precision::F16, true);
+}
+
+#[test]
+fn gpu_f32_without_subgroups_matches_the_reference() {
+    gpu_sweep(Precision::F32, false);
+}
+
+#[test]
+fn gpu_f16_without_subgroups_matches_the_reference() {
+    gpu_sweep(Precision::F16, false);
 }

@@ -49,6 +49,11 @@ pub struct GpuDelegateOptions {
     /// the device lacks f16 and F16/F32F16 resolve to F32, as on an adapter without it; see
     /// [`GpuDelegate::precision_note`]. Ignored when a shared `context` is given.
     pub request_shader_f16: bool,
+    /// Enable `SUBGROUP` on the device when the adapter has it (default true): the 1x1
+    /// convolutions then share weight loads across a subgroup (see
+    /// [`GpuOptions::request_subgroups`]). Ignored when a shared `context` is given; the
+    /// context's [`GpuContext::has_subgroup_kernels`] decides then.
+    pub request_subgroups: bool,
 }
 
 impl Default for GpuDelegateOptions {
@@ -65,6 +70,7 @@ impl Default for GpuDelegateOptions {
             cache_dir: None,
             overflow_guard: true,
             request_shader_f16: true,
+            request_subgroups: true,
         }
     }
 }
@@ -106,6 +112,11 @@ impl GpuDelegateOptions {
         self.request_shader_f16 = request;
         self
     }
+    /// Sets `request_subgroups`.
+    pub fn request_subgroups(mut self, request: bool) -> Self {
+        self.request_subgroups = request;
+        self
+    }
     /// Sets `cache_dir`, the directory of the persistent pipeline cache.
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
@@ -145,7 +156,8 @@ impl GpuDelegate {
                 let mut o = GpuOptions::default()
                     .backends(options.backends)
                     .power_preference(options.power_preference)
-                    .request_shader_f16(options.request_shader_f16);
+                    .request_shader_f16(options.request_shader_f16)
+                    .request_subgroups(options.request_subgroups);
                 if let Some(name) = &options.adapter {
                     o = o.adapter_name(name.clone());
                 }
@@ -210,12 +222,7 @@ impl GpuDelegate {
     }
 
     fn limits(&self) -> LowerLimits {
-        let l = self.ctx.limits();
-        LowerLimits {
-            element_bytes: self.precision.element_bytes(),
-            max_binding_bytes: l.max_storage_buffer_binding_size,
-            max_workgroups: l.max_workgroups_per_dimension,
-        }
+        LowerLimits::of_device(&self.ctx, self.precision)
     }
 }
 

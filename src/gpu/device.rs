@@ -28,7 +28,16 @@ pub struct GpuOptions {
     /// Whether to enable `SHADER_F16` on the device when the adapter offers it. Default: yes.
     /// A device without it still opens; [`GpuContext::has_shader_f16`] says which one you got.
     pub request_shader_f16: bool,
+    /// Whether to enable `SUBGROUP` on the device when the adapter offers it with subgroups of
+    /// at least [`SUBGROUP_KERNEL_LANES`] lanes. Default: yes. The 1x1 convolutions then share
+    /// weight loads across a subgroup; without it they use kernels that need no subgroups.
+    /// [`GpuContext::has_subgroup_kernels`] says which one you got.
+    pub request_subgroups: bool,
 }
+
+/// Lanes that the subgroup kernels (`shaders/conv_subgroup.wgsl`) share weight loads across:
+/// they are used only on devices whose subgroups always have at least this many.
+pub const SUBGROUP_KERNEL_LANES: u32 = 8;
 
 impl Default for GpuOptions {
     fn default() -> Self {
@@ -37,6 +46,7 @@ impl Default for GpuOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,
             adapter_name: None,
             request_shader_f16: true,
+            request_subgroups: true,
         }
     }
 }
@@ -86,6 +96,13 @@ impl GpuOptions {
     #[must_use]
     pub fn request_shader_f16(mut self, request: bool) -> Self {
         self.request_shader_f16 = request;
+        self
+    }
+
+    /// Sets [`GpuOptions::request_subgroups`].
+    #[must_use]
+    pub fn request_subgroups(mut self, request: bool) -> Self {
+        self.request_subgroups = request;
         self
     }
 }
@@ -365,6 +382,7 @@ impl fmt::Debug for GpuContext {
             .field("driver_info", &self.info.driver_info)
             .field("device_type", &self.info.device_type)
             .field("shader_f16", &self.has_shader_f16())
+            .field("subgroup_kernels", &self.has_subgroup_kernels())
             .finish_non_exhaustive()
     }
 }
@@ -451,6 +469,13 @@ impl GpuContext {
         if adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
             required_features |= wgpu::Features::TIMESTAMP_QUERY;
         }
+        // Subgroup operations for the kernels that share weight loads across a subgroup.
+        if options.request_subgroups
+            && adapter.features().contains(wgpu::Features::SUBGROUP)
+            && info.subgroup_min_size >= SUBGROUP_KERNEL_LANES
+        {
+            required_features |= wgpu::Features::SUBGROUP;
+        }
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("halfgpu"),
@@ -469,11 +494,12 @@ impl GpuContext {
             started.elapsed().as_secs_f64() * 1e3 - instance_ms - adapter_ms
         );
         log::info!(
-            "opened GPU {} (driver {} {}), shader f16: {}",
+            "opened GPU {} (driver {} {}), shader f16: {}, subgroups: {}",
             describe_adapter(&info),
             info.driver,
             info.driver_info,
-            device.features().contains(wgpu::Features::SHADER_F16)
+            device.features().contains(wgpu::Features::SHADER_F16),
+            device.features().contains(wgpu::Features::SUBGROUP)
         );
 
         let ctx = Self {
@@ -649,6 +675,13 @@ impl GpuContext {
         self.device.features().contains(wgpu::Features::SHADER_F16)
     }
 
+    /// Whether the kernels that share weight loads across a subgroup can run here: the device
+    /// has `SUBGROUP` and its subgroups have at least [`SUBGROUP_KERNEL_LANES`] lanes.
+    pub fn has_subgroup_kernels(&self) -> bool {
+        self.device.features().contains(wgpu::Features::SUBGROUP)
+            && self.info.subgroup_min_size >= SUBGROUP_KERNEL_LANES
+    }
+
     /// The device's limits that matter for compute work.
     pub fn limits(&self) -> GpuLimits {
         GpuLimits::from(&self.device.limits())
@@ -666,10 +699,18 @@ impl GpuContext {
             (false, false) => format!("{} {}", self.info.driver, self.info.driver_info),
         };
         format!(
-            "{}, driver {}, shader f16: {}",
+            "{}, driver {}, shader f16: {}, subgroups: {}",
             describe_adapter(&self.info),
             driver,
-            if self.has_shader_f16() { "yes" } else { "no" }
+            if self.has_shader_f16() { "yes" } else { "no" },
+            if self.has_subgroup_kernels() {
+                format!(
+                    "{}-{}",
+                    self.info.subgroup_min_size, self.info.subgroup_max_size
+                )
+            } else {
+                "no".to_owned()
+            }
         )
     }
 

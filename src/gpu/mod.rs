@@ -12,6 +12,8 @@
 mod delegate;
 pub mod device;
 mod fuse;
+#[cfg(test)]
+mod gen_subgroup;
 mod guard;
 mod lower;
 mod pipelines;

@@ -325,11 +325,7 @@ impl GpuProgram {
         let started = std::time::Instant::now();
         let graph = &partition.graph;
         let limits = ctx.limits();
-        let lower_limits = LowerLimits {
-            element_bytes: precision.element_bytes(),
-            max_binding_bytes: limits.max_storage_buffer_binding_size,
-            max_workgroups: limits.max_workgroups_per_dimension,
-        };
+        let lower_limits = LowerLimits::of_device(&ctx, precision);
         // Lower every node; aliases make the output share its input's buffer.
         let mut root: HashMap<TensorId, TensorId> = HashMap::new();
         let find = |root: &HashMap<TensorId, TensorId>, mut t: TensorId| {

@@ -7,6 +7,10 @@ use super::precision::Precision;
 pub enum ShaderFile {
     /// Convolutions, depthwise, fully connected, transposed convolutions.
     Conv,
+    /// `Conv` plus the 1x1 convolutions that share weight loads across a subgroup
+    /// (`conv_subgroup.wgsl`); only for devices with
+    /// [`GpuContext::has_subgroup_kernels`](super::GpuContext::has_subgroup_kernels).
+    ConvSubgroup,
     /// Binary ops with broadcasting.
     Elementwise,
     /// Activations and unary math.
@@ -23,8 +27,9 @@ pub enum ShaderFile {
 
 impl ShaderFile {
     /// Every kernel file.
-    pub const ALL: [ShaderFile; 7] = [
+    pub const ALL: [ShaderFile; 8] = [
         ShaderFile::Conv,
+        ShaderFile::ConvSubgroup,
         ShaderFile::Elementwise,
         ShaderFile::Unary,
         ShaderFile::Pool,
@@ -37,6 +42,7 @@ impl ShaderFile {
     pub fn file_name(self) -> &'static str {
         match self {
             ShaderFile::Conv => "conv.wgsl",
+            ShaderFile::ConvSubgroup => "conv_subgroup.wgsl",
             ShaderFile::Elementwise => "elementwise.wgsl",
             ShaderFile::Unary => "unary.wgsl",
             ShaderFile::Pool => "pool.wgsl",
@@ -49,6 +55,7 @@ impl ShaderFile {
     fn body(self) -> &'static str {
         match self {
             ShaderFile::Conv => include_str!("../../shaders/conv.wgsl"),
+            ShaderFile::ConvSubgroup => include_str!("../../shaders/conv_subgroup.wgsl"),
             ShaderFile::Elementwise => include_str!("../../shaders/elementwise.wgsl"),
             ShaderFile::Unary => include_str!("../../shaders/unary.wgsl"),
             ShaderFile::Pool => include_str!("../../shaders/pool.wgsl"),
@@ -79,6 +86,16 @@ impl ShaderFile {
                 "fully_connected_v4",
                 "transpose_conv",
             ],
+            ShaderFile::ConvSubgroup => &[
+                "conv2d_1x1_sg_4x32",
+                "conv2d_1x1_sg_4x32_res",
+                "conv2d_1x1_sg_8x16",
+                "conv2d_1x1_sg_8x16_res",
+                "conv2d_1x1_sg_4x16",
+                "conv2d_1x1_sg_4x16_res",
+                "conv2d_1x1_sg_8x8",
+                "conv2d_1x1_sg_8x8_res",
+            ],
             ShaderFile::Elementwise => &["binary", "binary_same_shape"],
             ShaderFile::Unary => &["unary"],
             ShaderFile::Pool => &["max_pool", "avg_pool"],
@@ -90,10 +107,15 @@ impl ShaderFile {
 
     /// The complete module for `precision`: type aliases, shared helpers, the file.
     pub fn source(self, precision: Precision) -> String {
-        let mut s = String::with_capacity(self.body().len() + 2048);
+        let mut s = String::with_capacity(self.body().len() + ShaderFile::Conv.body().len() + 2048);
         s.push_str(precision.wgsl_header());
         s.push_str(include_str!("../../shaders/common.wgsl"));
         s.push('\n');
+        if self == ShaderFile::ConvSubgroup {
+            // The subgroup kernels use conv.wgsl's parameters, bindings and helpers.
+            s.push_str(ShaderFile::Conv.body());
+            s.push('\n');
+        }
         s.push_str(self.body());
         s
     }

@@ -16,6 +16,8 @@ pub fn check(node: &NodeView<'_>, precision: Precision) -> Result<(), String> {
         element_bytes: precision.element_bytes(),
         max_binding_bytes: l.max_storage_buffer_binding_size,
         max_workgroups: l.max_compute_workgroups_per_dimension,
+        // Which kernel a node gets does not change whether it is supported.
+        subgroups: false,
     };
     lower::lower(node, &limits).map(|_| ())
 }

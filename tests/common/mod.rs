@@ -57,14 +57,21 @@ pub fn reference_json(assets: &std::path::Path, name: &str) -> serde_json::Value
 /// A GPU delegate in `precision`, or `None` (after saying why) when no adapter exists outside
 /// CI. Under CI a missing adapter fails the test: GPU tests never pass silently.
 pub fn gpu_delegate(precision: halfgpu::gpu::Precision) -> Option<halfgpu::gpu::GpuDelegate> {
-    use halfgpu::gpu::{GpuDelegate, GpuDelegateOptions};
+    gpu_delegate_with(halfgpu::gpu::GpuDelegateOptions::default().precision(precision))
+}
+
+/// [`gpu_delegate`] with any options.
+#[allow(dead_code)]
+pub fn gpu_delegate_with(
+    options: halfgpu::gpu::GpuDelegateOptions,
+) -> Option<halfgpu::gpu::GpuDelegate> {
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
         let dir = std::env::temp_dir().join("halfgpu-xdg");
         let _ = std::fs::create_dir_all(&dir);
         // SAFETY: set before any GPU thread exists; tests only read it.
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
     }
-    match GpuDelegate::new(GpuDelegateOptions::default().precision(precision)) {
+    match halfgpu::gpu::GpuDelegate::new(options) {
         Ok(d) => Some(d),
         Err(e) => {
             assert!(!under_ci(), "no GPU under CI: {e}");

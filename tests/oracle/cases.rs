@@ -208,6 +208,7 @@ fn conv2d(out: &mut Vec<OpCase>) {
         901,
     );
     asymmetric_conv(out);
+    pointwise(out);
     // Without a bias: legal in the schema, refused by the reference runtime, so these are
     // checked against halfgpu's CPU path only.
     conv_case(
@@ -230,6 +231,50 @@ fn conv2d(out: &mut Vec<OpCase>) {
         false,
         903,
     );
+}
+
+/// 1x1 convolutions over every register block of the GPU's 1x1 kernels (with and without
+/// subgroups: 4 x 32, 8 x 16 on images of at least 1024 pixels, 4 x 16, 8 x 8, and the
+/// scalar fallbacks), on pixel counts that leave partial blocks and partial groups of lanes.
+fn pointwise(out: &mut Vec<OpCase>) {
+    // (batch, height, width, in channels, out channels)
+    let shapes = [
+        (1, 9, 10, 16, 32),
+        (1, 3, 3, 36, 96),
+        (1, 33, 35, 12, 16),
+        (1, 7, 7, 20, 48),
+        (2, 5, 3, 4, 24),
+        (1, 33, 31, 8, 8),
+        (1, 1, 1, 32, 64),
+        (1, 6, 7, 4, 12),
+        (1, 5, 9, 6, 16),
+    ];
+    for (i, &(batch, h, w, ic, oc)) in shapes.iter().enumerate() {
+        let act = ACTS[i % 3];
+        let opts = Conv2DOptions {
+            padding: Padding::Same,
+            stride_w: 1,
+            stride_h: 1,
+            activation: act,
+            dilation_w: 1,
+            dilation_h: 1,
+        };
+        let name = format!("conv2d_1x1_n{batch}_{h}x{w}_i{ic}_o{oc}_{}", act_name(act));
+        let model = builder::conv2d(
+            [batch, h, w, ic],
+            [oc, 1, 1, ic],
+            opts,
+            true,
+            1000 + i as u64,
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        out.push(OpCase::new(
+            name,
+            "CONV_2D",
+            model,
+            Tolerance::Reduction { k: ic as usize },
+        ));
+    }
 }
 
 /// Kernel, stride and dilation that differ between height and width: `[kh, kw]`, `[sh, sw]`,
