@@ -476,14 +476,15 @@ fn column_v4(row: u32, ix: i32, c4: u32) -> vec4<A> {
 }
 
 // depthwise3x3_s1 reading and writing four channels as one vector (channels % 4 == 0).
-// grid: x = ceil(out_w / 4), y = ceil(out_h / 2), z = batch * channels / 4.
+// grid: x = channels / 4, y = ceil(out_w / 4), z = batch * ceil(out_h / 2).
 @compute @workgroup_size(8, 8, 1)
 fn depthwise3x3_s1_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let ox0 = gid.x * 4u;
-    let oy = gid.y * 2u;
-    if (ox0 >= p.out_w || oy >= p.out_h || gid.z >= p.batch * p.co_groups) { return; }
-    let n = gid.z / p.co_groups;
-    let c4 = gid.z % p.co_groups;
+    let rows = (p.out_h + 1u) / 2u;
+    let c4 = gid.x;
+    let ox0 = gid.y * 4u;
+    let n = gid.z / rows;
+    let oy = (gid.z % rows) * 2u;
+    if (c4 >= p.co_groups || ox0 >= p.out_w || n >= p.batch) { return; }
     let C4 = p.co_groups;
     let k0 = vec4<A>(w4[c4]); let k1 = vec4<A>(w4[C4 + c4]); let k2 = vec4<A>(w4[2u * C4 + c4]);
     let k3 = vec4<A>(w4[3u * C4 + c4]); let k4 = vec4<A>(w4[4u * C4 + c4]); let k5 = vec4<A>(w4[5u * C4 + c4]);
@@ -532,14 +533,14 @@ fn store_row_v4(n: u32, oy: u32, ox0: u32, c4: u32, a0: vec4<f32>, a1: vec4<f32>
 }
 
 // depthwise3x3_s2 with vector loads and stores (channels % 4 == 0).
-// grid: x = ceil(out_w / 4), y = out_h, z = batch * channels / 4.
+// grid: x = channels / 4, y = ceil(out_w / 4), z = batch * out_h.
 @compute @workgroup_size(8, 8, 1)
 fn depthwise3x3_s2_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let ox0 = gid.x * 4u;
-    let oy = gid.y;
-    if (ox0 >= p.out_w || oy >= p.out_h || gid.z >= p.batch * p.co_groups) { return; }
-    let n = gid.z / p.co_groups;
-    let c4 = gid.z % p.co_groups;
+    let c4 = gid.x;
+    let ox0 = gid.y * 4u;
+    let n = gid.z / p.out_h;
+    let oy = gid.z % p.out_h;
+    if (c4 >= p.co_groups || ox0 >= p.out_w || n >= p.batch) { return; }
     let C4 = p.co_groups;
     let b = bias_v4(c4);
     var a0 = b; var a1 = b; var a2 = b; var a3 = b;

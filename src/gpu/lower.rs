@@ -465,14 +465,16 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 && oc == ic
                 && sh == sw
                 && (sh == 1 || sh == 2);
-            // Whole vectors of four channels: one vector load costs about one scalar load.
+            // Whole vectors of four channels: one vector load costs about one scalar load. The
+            // vector kernels put channel vectors across lanes (x), so the 7x7 and 14x14 layers
+            // keep every lane busy (with columns across lanes, a 7-wide row left 6 of 8 idle).
             let v4 = oc % 4 == 0;
             let (entry, invocations) = match (three, sh) {
                 (true, 1) if v4 => (
                     "depthwise3x3_s1_v4",
-                    [ow.div_ceil(4), oh.div_ceil(2), n * groups],
+                    [groups, ow.div_ceil(4), n * oh.div_ceil(2)],
                 ),
-                (true, _) if v4 => ("depthwise3x3_s2_v4", [ow.div_ceil(4), oh, n * groups]),
+                (true, _) if v4 => ("depthwise3x3_s2_v4", [groups, ow.div_ceil(4), n * oh]),
                 (true, 1) => (
                     "depthwise3x3_s1",
                     [ow.div_ceil(4), oh.div_ceil(2), n * groups],

@@ -392,6 +392,40 @@ fn depthwise(out: &mut Vec<OpCase>) {
             Tolerance::Reduction { k },
         ));
     }
+    // The GPU's 3x3 vector kernels (channels % 4 == 0; lanes across channel vectors, rows in
+    // pairs at stride 1): odd and even heights, batch 2, partial blocks of four columns.
+    let shapes = [(1, 7, 7, 12), (2, 5, 6, 8), (1, 8, 13, 40), (2, 3, 1, 4)];
+    for (j, (batch, h, w, c)) in shapes.into_iter().enumerate() {
+        for (s, p) in [(1, Padding::Same), (2, Padding::Same), (2, Padding::Valid)] {
+            if p == Padding::Valid && (h < 3 || w < 3) {
+                continue;
+            }
+            let act = ACTS[j % 3];
+            let opts = DepthwiseConv2DOptions {
+                padding: p,
+                stride_w: s,
+                stride_h: s,
+                depth_multiplier: 1,
+                activation: act,
+                dilation_w: 1,
+                dilation_h: 1,
+            };
+            let name = format!(
+                "depthwise_n{batch}_{h}x{w}_c{c}_k3_s{s}_{}_{}",
+                pad_name(p),
+                act_name(act)
+            );
+            let seed = 850 + (j * 3 + s as usize) as u64;
+            let model = builder::depthwise_conv2d([batch, h, w, c], [3, 3], opts, true, seed)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            out.push(OpCase::new(
+                name,
+                "DEPTHWISE_CONV_2D",
+                model,
+                Tolerance::Reduction { k: 9 },
+            ));
+        }
+    }
 }
 
 /// FULLY_CONNECTED: batch 1 and 3, rank-2 and rank-3 inputs with keep_num_dims false and true.
