@@ -2,6 +2,10 @@
 //! software GPU counts work rather than waiting. Linux only (reads /proc/self/stat).
 //!
 //! `cargo run --release --example kernel_bench`
+//!
+//! Each layer runs on a device of its own, so its first invoke includes the driver's compile
+//! of that layer's kernel: with `MESA_SHADER_CACHE_DISABLE=true` on lavapipe, that is the
+//! LLVM JIT a cold shader cache pays.
 
 use halfgpu::gpu::{GpuDelegate, GpuDelegateOptions, Precision};
 use halfgpu::model::{builder, Activation, Conv2DOptions, DepthwiseConv2DOptions, Padding};
@@ -13,8 +17,22 @@ fn cpu_ms() -> f64 {
     let f: Vec<&str> = r.split_whitespace().collect();
     (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) * 10.0
 }
+/// A 1x1 convolution (ReLU6, bias) on an `h` x `h` image and its FLOPs.
+fn pointwise(h: i32, ic: i32, oc: i32) -> (halfgpu::model::Model, f64) {
+    let opts = Conv2DOptions {
+        padding: Padding::Same,
+        stride_w: 1,
+        stride_h: 1,
+        activation: Activation::Relu6,
+        dilation_w: 1,
+        dilation_h: 1,
+    };
+    let m = builder::conv2d([1, h, h, ic], [oc, 1, 1, ic], opts, true, 1).unwrap();
+    (m, 2.0 * f64::from(h * h * ic * oc))
+}
+
 fn main() {
-    let cases: Vec<(&str, halfgpu::model::Model, f64)> = vec![
+    let mut cases: Vec<(&str, halfgpu::model::Model, f64)> = vec![
         (
             "1x1 56x56 144->24",
             builder::conv2d(
@@ -93,13 +111,23 @@ fn main() {
             2.0 * 56.0 * 56.0 * 144.0 * 9.0,
         ),
     ];
+    for (name, h, ic, oc) in [
+        ("1x1 56x56 24->144", 56, 24, 144),
+        ("1x1 28x28 24->144", 28, 24, 144),
+        ("1x1 7x7 960->320", 7, 960, 320),
+    ] {
+        let (m, flops) = pointwise(h, ic, oc);
+        cases.push((name, m, flops));
+    }
     let n = 20;
     for (name, m, flops) in cases {
         let gpu =
             GpuDelegate::new(GpuDelegateOptions::default().precision(Precision::F32)).unwrap();
         let mut it = Interpreter::builder(&m).delegate(gpu).build().unwrap();
         it.input_mut::<f32>(0).unwrap().fill(0.3);
+        let t_first = std::time::Instant::now();
         it.invoke().unwrap();
+        let first = t_first.elapsed().as_secs_f64() * 1e3;
         it.invoke().unwrap();
         let c0 = cpu_ms();
         let t0 = std::time::Instant::now();
@@ -109,7 +137,8 @@ fn main() {
         let cpu = (cpu_ms() - c0) / n as f64;
         let wall = t0.elapsed().as_secs_f64() * 1e3 / n as f64;
         println!(
-            "{name}: wall {wall:.2} ms, cpu {cpu:.2} ms, {:.2} GFLOP/s per cpu-second",
+            "{name}: wall {wall:.2} ms, cpu {cpu:.2} ms, {:.2} GFLOP/s per cpu-second, \
+             first invoke {first:.0} ms",
             flops / (cpu * 1e6)
         );
     }
