@@ -1,5 +1,5 @@
-//! Writes `shaders/conv_subgroup.wgsl`: the 1x1 convolution kernels that share weight loads
-//! across a subgroup, one per register block. WGSL has no macros, and these kernels are only
+//! Writes `shaders/conv_subgroup.wgsl`: the convolution kernels that share weight loads across
+//! a subgroup, one per register block (1x1 convolutions, and 3x3 convolutions of RGB images). WGSL has no macros, and these kernels are only
 //! fast fully unrolled (lavapipe keeps private arrays indexed in loops in memory, about 4x
 //! slower), so the file is generated and checked in. The test below fails when the file differs
 //! from what this writes; `HALFGPU_BLESS=1 cargo test --lib gen_subgroup` rewrites it.
@@ -32,7 +32,129 @@ pub(crate) fn conv_subgroup_wgsl() -> String {
     for (p, c) in BLOCKS {
         kernel(&mut s, p, c);
     }
+    for c in RGB_BLOCKS {
+        rgb_kernel(&mut s, c);
+    }
     s
+}
+
+/// Output channels per invocation of the 3x3 RGB-input kernels.
+pub(crate) const RGB_BLOCKS: [u32; 2] = [8, 16];
+
+/// A 3x3 convolution of a three-channel input (dilation 1, any stride and padding): 4
+/// neighbouring output pixels (along x) x `c` output channels per invocation, the filters'
+/// `c` x 27 values broadcast from the lanes that loaded them.
+fn rgb_kernel(s: &mut String, c: u32) {
+    let name = format!("conv2d_3x3_c3_sg_{c}");
+    let vectors = c * 27 / 4; // filter vectors of the block
+    let loads = vectors.div_ceil(8); // per lane
+    let groups = c / 4;
+    let _ = write!(
+        s,
+        "
+// 3x3 convolution of a three-channel input (an RGB image), dilation 1: 4 neighbouring output
+// pixels (along x) x {c} output channels per invocation. The block's {c} filters ({c} x 27 values,
+// contiguous in OHWI, {vectors} vectors) are loaded {loads} vectors per lane and broadcast; input
+// values are clamped into the image and masked (no branches at the borders). Needs
+// out_c % {c} == 0. grid: x = ceil(out_w / 4), y = out_h, z = batch * out_c / {c}; workgroup
+// 32 x 1 x 1 (its lanes share a row and a block of channels).
+@compute @workgroup_size(32, 1, 1)
+fn {name}(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {{
+    let ox0 = gid.x * 4u;
+    let oy = gid.y;
+    let blocks = p.out_c / {c}u;
+    if ((gid.x & ~7u) * 4u >= p.out_w || oy >= p.out_h || gid.z >= p.batch * blocks) {{ return; }}
+    let n = gid.z / blocks;
+    let co = (gid.z % blocks) * {c}u;
+    let wb = co * 27u / 4u;
+    let j = sid % 8u;
+"
+    );
+    for l in 0..loads {
+        let _ = writeln!(
+            s,
+            "    let s{l} = vec4<f32>(w4[wb + min(j + {}u, {}u)]);",
+            8 * l,
+            vectors - 1
+        );
+    }
+    for v in 0..vectors {
+        let _ = writeln!(
+            s,
+            "    let q{v} = vec4<A>(subgroupBroadcast(s{}, {}u));",
+            v / 8,
+            v % 8
+        );
+    }
+    let _ = writeln!(s, "    let c4 = co / 4u;");
+    for g in 0..groups {
+        let _ = writeln!(s, "    let b{g} = bias_v4(c4 + {g}u);");
+    }
+    for px in 0..4 {
+        let vars: Vec<String> = (0..groups)
+            .map(|g| format!("var a{px}_{g} = b{g};"))
+            .collect();
+        let _ = writeln!(s, "    {}", vars.join(" "));
+    }
+    let _ = writeln!(
+        s,
+        "    let sx = i32(p.stride_w);
+    let x0 = i32(ox0) * sx - p.pad_left;
+    let wmax = i32(p.in_w) - 1;"
+    );
+    for ky in 0..3 {
+        let _ = writeln!(
+            s,
+            "    let iy{ky} = i32(oy * p.stride_h + {ky}u) - p.pad_top;
+    let rin{ky} = iy{ky} >= 0 && iy{ky} < i32(p.in_h);
+    let row{ky} = (n * p.in_h + u32(clamp(iy{ky}, 0, i32(p.in_h) - 1))) * p.in_w;"
+        );
+    }
+    let comp = ['x', 'y', 'z', 'w'];
+    for ky in 0..3u32 {
+        for kx in 0..3u32 {
+            for px in 0..4 {
+                let _ = writeln!(
+                    s,
+                    "    {{ let ix = x0 + {px} * sx + {kx}; let ok = rin{ky} && ix >= 0 && ix <= wmax;
+      let at = (row{ky} + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);"
+                );
+                for ci in 0..3u32 {
+                    for g in 0..groups {
+                        let lanes: Vec<String> = (0..4)
+                            .map(|r| {
+                                let o = 4 * g + r;
+                                let idx = o * 27 + (ky * 3 + kx) * 3 + ci;
+                                format!("q{}.{}", idx / 4, comp[(idx % 4) as usize])
+                            })
+                            .collect();
+                        let _ = writeln!(
+                            s,
+                            "      a{px}_{g} += vec4<f32>(v{ci} * vec4<A>({}));",
+                            lanes.join(", ")
+                        );
+                    }
+                }
+                let _ = writeln!(s, "    }}");
+            }
+        }
+    }
+    let _ = writeln!(
+        s,
+        "    let oc4 = p.out_c / 4u;
+    let base = ((n * p.out_h + oy) * p.out_w + ox0) * oc4 + c4;"
+    );
+    for px in 0..4 {
+        let _ = writeln!(s, "    if (ox0 + {px}u < p.out_w) {{");
+        for g in 0..groups {
+            let _ = writeln!(s, "        store_v4(base + {px}u * oc4 + {g}u, a{px}_{g});");
+        }
+        let _ = writeln!(s, "    }}");
+    }
+    let _ = writeln!(s, "}}");
 }
 
 /// The entry point name of a block.
@@ -88,13 +210,13 @@ fn {name}_body(gid: vec3<u32>, sid: u32, res: bool) {{
     }
     let _ = writeln!(s, "    for (var c = 0u; c < k; c++) {{");
     for q in 0..loads {
-        let _ = writeln!(s, "        let w{q} = vec4<f32>(w4[wa{q} + c]);");
+        let _ = writeln!(s, "        let s{q} = vec4<f32>(w4[wa{q} + c]);");
     }
     for g in 0..groups {
         let cols: Vec<String> = (0..4)
             .map(|r| {
                 let o = 4 * g + r;
-                format!("vec4<A>(subgroupBroadcast(w{}, {}u))", o / 8, o % 8)
+                format!("vec4<A>(subgroupBroadcast(s{}, {}u))", o / 8, o % 8)
             })
             .collect();
         let _ = writeln!(s, "        let m{g} = mat4x4<A>({});", cols.join(", "));

@@ -95,6 +95,8 @@ impl ShaderFile {
                 "conv2d_1x1_sg_4x16_res",
                 "conv2d_1x1_sg_8x8",
                 "conv2d_1x1_sg_8x8_res",
+                "conv2d_3x3_c3_sg_8",
+                "conv2d_3x3_c3_sg_16",
             ],
             ShaderFile::Elementwise => &["binary", "binary_same_shape"],
             ShaderFile::Unary => &["unary"],

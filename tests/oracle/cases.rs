@@ -209,6 +209,7 @@ fn conv2d(out: &mut Vec<OpCase>) {
     );
     asymmetric_conv(out);
     pointwise(out);
+    rgb_stem(out);
     // Without a bias: legal in the schema, refused by the reference runtime, so these are
     // checked against halfgpu's CPU path only.
     conv_case(
@@ -273,6 +274,42 @@ fn pointwise(out: &mut Vec<OpCase>) {
             "CONV_2D",
             model,
             Tolerance::Reduction { k: ic as usize },
+        ));
+    }
+}
+
+/// 3x3 convolutions of three-channel images (the GPU's RGB kernels: 8 or 16 output channels
+/// per invocation, four pixels along x, rows wider than one group of lanes).
+fn rgb_stem(out: &mut Vec<OpCase>) {
+    // (batch, height, width, out channels, stride, padding)
+    let shapes = [
+        (1, 9, 70, 16, 2, Padding::Same),
+        (2, 7, 37, 24, 1, Padding::Valid),
+        (1, 40, 35, 32, 2, Padding::Valid),
+        (1, 5, 5, 8, 2, Padding::Same),
+    ];
+    for (i, &(batch, h, w, oc, s, p)) in shapes.iter().enumerate() {
+        let act = ACTS[i % 3];
+        let opts = Conv2DOptions {
+            padding: p,
+            stride_w: s,
+            stride_h: s,
+            activation: act,
+            dilation_w: 1,
+            dilation_h: 1,
+        };
+        let name = format!(
+            "conv2d_rgb_n{batch}_{h}x{w}_o{oc}_s{s}_{}_{}",
+            pad_name(p),
+            act_name(act)
+        );
+        let model = builder::conv2d([batch, h, w, 3], [oc, 3, 3, 3], opts, true, 1100 + i as u64)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        out.push(OpCase::new(
+            name,
+            "CONV_2D",
+            model,
+            Tolerance::Reduction { k: 27 },
         ));
     }
 }
