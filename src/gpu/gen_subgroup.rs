@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 /// Register blocks (pixels, output channels) per invocation, in the order of the file.
-pub(crate) const BLOCKS: [(u32, u32); 4] = [(4, 32), (8, 16), (4, 16), (8, 8)];
+pub(crate) const BLOCKS: [(u32, u32); 2] = [(4, 32), (4, 16)];
 
 /// The whole file.
 pub(crate) fn conv_subgroup_wgsl() -> String {
@@ -19,8 +19,9 @@ pub(crate) fn conv_subgroup_wgsl() -> String {
 // across a subgroup. Appended to conv.wgsl (its `Conv` parameters, bindings and store
 // helpers), compiled only on devices with subgroups of at least 8 lanes.
 //
-// One invocation computes P pixels x C output channels (in_c % 4 == 0, out_c % 8 == 0); the
-// invocations of a workgroup share the same C output channels. Per step of four input
+// One invocation computes P pixels x C output channels (in_c % 4 == 0, out_c % 4 == 0; the
+// last block of channels may be partial); the invocations of a workgroup share the same C
+// output channels. Per step of four input
 // channels the block needs C weight vectors: lane j of each group of 8 loads vectors j, j + 8,
 // ... and subgroupBroadcast hands every vector to every lane, so each weight is loaded by one
 // lane in 8 instead of by all of them (on lavapipe every storage load is a per-lane loop).

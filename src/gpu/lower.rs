@@ -368,28 +368,23 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 && oh == ih
                 && ow == iw;
             let spec = if pointwise {
-                // Register blocks measured on lavapipe (MobileNetV2's 1x1 layers): with
-                // subgroups, 4 x 32 where the channels allow, else 8 x 16 on large images and
-                // 4 x 16 on small ones (fewer idle lanes), else 8 x 8; about 30% less time
-                // than the kernels without subgroups. Without them, 8 x 16 (about 8% less CPU
-                // than 8 x 8; 16 x 8, 4 x 16, 12 x 8 and 16 x 16 were no better). Four input
-                // channels are read per vector load where both channel counts allow.
+                // Register blocks measured on lavapipe (MobileNetV2's 1x1 layers). With
+                // subgroups, 4 pixels x 32 channels, whose last block may be partial (a
+                // layer of 24 or 144 channels runs no slower than with 8 x 8 or 8 x 16 blocks,
+                // and one kernel compiles faster than three), or 4 x 16 up to 16 channels;
+                // about 30% less time than the kernels without subgroups. Without them, 8 x 16
+                // (about 8% less CPU than 8 x 8; 16 x 8, 4 x 16, 12 x 8 and 16 x 16 were no
+                // better). Four input channels are read per vector load.
                 let pixels = n * oh * ow;
-                let (file, entry, tp, tc) = match (ic % 4, oc % 32, oc % 16, oc % 8, oc % 4) {
-                    (0, 0, _, _, _) if limits.subgroups => {
+                let (file, entry, tp, tc) = match (ic % 4, oc % 16, oc % 4) {
+                    (0, _, 0) if limits.subgroups && oc > 16 => {
                         (ShaderFile::ConvSubgroup, "conv2d_1x1_sg_4x32", 4, 32)
                     }
-                    (0, _, 0, _, _) if limits.subgroups && pixels >= 1024 => {
-                        (ShaderFile::ConvSubgroup, "conv2d_1x1_sg_8x16", 8, 16)
-                    }
-                    (0, _, 0, _, _) if limits.subgroups => {
+                    (0, _, 0) if limits.subgroups => {
                         (ShaderFile::ConvSubgroup, "conv2d_1x1_sg_4x16", 4, 16)
                     }
-                    (0, _, _, 0, _) if limits.subgroups => {
-                        (ShaderFile::ConvSubgroup, "conv2d_1x1_sg_8x8", 8, 8)
-                    }
-                    (0, _, 0, _, _) => (ShaderFile::Conv, "conv2d_1x1_v4_8x16", 8, 16),
-                    (0, _, _, _, 0) => (ShaderFile::Conv, "conv2d_1x1_v4_8x8", 8, 8),
+                    (0, 0, _) => (ShaderFile::Conv, "conv2d_1x1_v4_8x16", 8, 16),
+                    (0, _, 0) => (ShaderFile::Conv, "conv2d_1x1_v4_8x8", 8, 8),
                     _ => (ShaderFile::Conv, "conv2d_1x1_tiled", 8, 8),
                 };
                 // Binding 5, the residual operand of a folded ADD: none until
@@ -1130,11 +1125,9 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
 /// The kernels with a residual epilogue (binding 5, params word 19): each 1x1 kernel and its
 /// variant that adds the residual (a separate entry point, so the kernels without one keep no
 /// branch for it in their stores).
-const RESIDUAL_ENTRIES: [(&str, &str); 7] = [
+const RESIDUAL_ENTRIES: [(&str, &str); 5] = [
     ("conv2d_1x1_sg_4x32", "conv2d_1x1_sg_4x32_res"),
-    ("conv2d_1x1_sg_8x16", "conv2d_1x1_sg_8x16_res"),
     ("conv2d_1x1_sg_4x16", "conv2d_1x1_sg_4x16_res"),
-    ("conv2d_1x1_sg_8x8", "conv2d_1x1_sg_8x8_res"),
     ("conv2d_1x1_v4_8x16", "conv2d_1x1_v4_8x16_res"),
     ("conv2d_1x1_v4_8x8", "conv2d_1x1_v4_8x8_res"),
     ("conv2d_1x1_tiled", "conv2d_1x1_tiled_res"),

@@ -89,12 +89,8 @@ impl ShaderFile {
             ShaderFile::ConvSubgroup => &[
                 "conv2d_1x1_sg_4x32",
                 "conv2d_1x1_sg_4x32_res",
-                "conv2d_1x1_sg_8x16",
-                "conv2d_1x1_sg_8x16_res",
                 "conv2d_1x1_sg_4x16",
                 "conv2d_1x1_sg_4x16_res",
-                "conv2d_1x1_sg_8x8",
-                "conv2d_1x1_sg_8x8_res",
                 "conv2d_3x3_c3_sg_8",
                 "conv2d_3x3_c3_sg_16",
             ],

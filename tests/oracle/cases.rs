@@ -234,9 +234,9 @@ fn conv2d(out: &mut Vec<OpCase>) {
     );
 }
 
-/// 1x1 convolutions over every register block of the GPU's 1x1 kernels (with and without
-/// subgroups: 4 x 32, 8 x 16 on images of at least 1024 pixels, 4 x 16, 8 x 8, and the
-/// scalar fallbacks), on pixel counts that leave partial blocks and partial groups of lanes.
+/// 1x1 convolutions over every register block of the GPU's 1x1 kernels (with subgroups 4 x 32,
+/// also with a partial last block of channels, and 4 x 16; without, 8 x 16, 8 x 8 and the
+/// scalar fallback), on pixel counts that leave partial blocks and partial groups of lanes.
 fn pointwise(out: &mut Vec<OpCase>) {
     // (batch, height, width, in channels, out channels)
     let shapes = [
