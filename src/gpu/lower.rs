@@ -63,6 +63,17 @@ impl LowerLimits {
             subgroups: ctx.has_subgroup_kernels(),
         }
     }
+
+    /// The module the convolutions' kernels come from: with subgroups, the one that has the
+    /// subgroup kernels (conv.wgsl is part of it), so that a model compiles one convolution
+    /// module rather than two.
+    pub fn conv_file(&self) -> ShaderFile {
+        if self.subgroups {
+            ShaderFile::ConvSubgroup
+        } else {
+            ShaderFile::Conv
+        }
+    }
 }
 
 type R<T> = Result<T, String>;
@@ -383,9 +394,9 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     (0, _, 0) if limits.subgroups => {
                         (ShaderFile::ConvSubgroup, "conv2d_1x1_sg_4x16", 4, 16)
                     }
-                    (0, 0, _) => (ShaderFile::Conv, "conv2d_1x1_v4_8x16", 8, 16),
-                    (0, _, 0) => (ShaderFile::Conv, "conv2d_1x1_v4_8x8", 8, 8),
-                    _ => (ShaderFile::Conv, "conv2d_1x1_tiled", 8, 8),
+                    (0, 0, _) => (limits.conv_file(), "conv2d_1x1_v4_8x16", 8, 16),
+                    (0, _, 0) => (limits.conv_file(), "conv2d_1x1_v4_8x8", 8, 8),
+                    _ => (limits.conv_file(), "conv2d_1x1_tiled", 8, 8),
                 };
                 // Binding 5, the residual operand of a folded ADD: none until
                 // [`fold_residual_add`] gives one.
@@ -407,7 +418,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 let (file, entry, tc) = match (limits.subgroups, oc % 16) {
                     (true, 0) => (ShaderFile::ConvSubgroup, "conv2d_3x3_c3_sg_16", 16),
                     (true, _) => (ShaderFile::ConvSubgroup, "conv2d_3x3_c3_sg_8", 8),
-                    (false, _) => (ShaderFile::Conv, "conv2d_3x3_c3", 8),
+                    (false, _) => (limits.conv_file(), "conv2d_3x3_c3", 8),
                 };
                 DispatchSpec {
                     file,
@@ -424,7 +435,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 }
             } else {
                 DispatchSpec {
-                    file: ShaderFile::Conv,
+                    file: limits.conv_file(),
                     entry: "conv2d_tiled",
                     params,
                     bindings,
@@ -489,7 +500,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 _ => ("depthwise_conv2d", [ow, oh, n * groups]),
             };
             Ok(Lowered::Dispatches(vec![DispatchSpec {
-                file: ShaderFile::Conv,
+                file: limits.conv_file(),
                 entry,
                 params,
                 bindings,
@@ -546,7 +557,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 0,
             ];
             Ok(Lowered::Dispatches(vec![DispatchSpec {
-                file: ShaderFile::Conv,
+                file: limits.conv_file(),
                 entry: if inn % 4 == 0 && out % 4 == 0 {
                     "fully_connected_v4"
                 } else {
@@ -634,7 +645,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
             };
             let params = win.params(1, act_code(view, act)?, b.is_some());
             Ok(Lowered::Dispatches(vec![DispatchSpec {
-                file: ShaderFile::Conv,
+                file: limits.conv_file(),
                 entry: "transpose_conv",
                 params,
                 bindings,
