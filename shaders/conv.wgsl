@@ -127,6 +127,38 @@ fn depthwise_conv2d(@builtin(global_invocation_id) gid: vec3<u32>) {
     store4(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, co, vec4<A>(acc));
 }
 
+// Any depthwise convolution with depth multiplier 1 and channels % 4 == 0 (any kernel, stride,
+// dilation, padding): 4 neighbouring output pixels (along x) x four channels per invocation,
+// channel vectors across lanes; one filter vector load per tap serves the 4 pixels.
+// grid: x = channels / 4, y = ceil(out_w / 4), z = batch * out_h.
+@compute @workgroup_size(8, 8, 1)
+fn depthwise_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let c4 = gid.x;
+    let ox0 = gid.y * 4u;
+    let n = gid.z / p.out_h;
+    let oy = gid.z % p.out_h;
+    if (c4 >= p.co_groups || ox0 >= p.out_w || n >= p.batch) { return; }
+    let C4 = p.co_groups;
+    let b = bias_v4(c4);
+    var a0 = b; var a1 = b; var a2 = b; var a3 = b;
+    let sx = i32(p.stride_w);
+    let x0 = i32(ox0) * sx - p.pad_left;
+    for (var ky = 0u; ky < p.k_h; ky++) {
+        let iy = i32(oy * p.stride_h + ky * p.dil_h) - p.pad_top;
+        if (iy < 0 || iy >= i32(p.in_h)) { continue; }
+        let row = (n * p.in_h + u32(iy)) * p.in_w;
+        for (var kx = 0u; kx < p.k_w; kx++) {
+            let k = vec4<A>(w4[(ky * p.k_w + kx) * C4 + c4]);
+            let ix = x0 + i32(kx * p.dil_w);
+            a0 += vec4<f32>(column_v4(row, ix, c4) * k);
+            a1 += vec4<f32>(column_v4(row, ix + sx, c4) * k);
+            a2 += vec4<f32>(column_v4(row, ix + 2 * sx, c4) * k);
+            a3 += vec4<f32>(column_v4(row, ix + 3 * sx, c4) * k);
+        }
+    }
+    store_row_v4(n, oy, ox0, c4, a0, a1, a2, a3);
+}
+
 // fully_connected reading four inputs per vector load (in_c % 4 == 0, out_c % 4 == 0).
 // grid: x = co_groups, y = batch.
 @compute @workgroup_size(64, 1, 1)

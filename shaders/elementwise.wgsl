@@ -13,6 +13,10 @@ struct Binary {
 @group(0) @binding(1) var<storage, read_write> a: array<T>;
 @group(0) @binding(2) var<storage, read_write> b: array<T>;
 @group(0) @binding(3) var<storage, read_write> y: array<T>;
+// The same buffers as vectors of four (the _v4 kernels: the output's last dimension % 4 == 0).
+@group(0) @binding(1) var<storage, read_write> a4: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read_write> b4: array<vec4<T>>;
+@group(0) @binding(3) var<storage, read_write> y4: array<vec4<T>>;
 
 fn apply_binary(u: A, v: A, op: u32) -> A {
     switch op {
@@ -24,6 +28,20 @@ fn apply_binary(u: A, v: A, op: u32) -> A {
         case 5u: { return min(u, v); }
         case 6u: { return (u - v) * (u - v); }
         case 7u: { return select(u * v, u, u >= A(0.0)); }
+        default: { return u; }
+    }
+}
+
+fn apply_binary4(u: vec4<A>, v: vec4<A>, op: u32) -> vec4<A> {
+    switch op {
+        case 0u: { return u + v; }
+        case 1u: { return u - v; }
+        case 2u: { return u * v; }
+        case 3u: { return u / v; }
+        case 4u: { return max(u, v); }
+        case 5u: { return min(u, v); }
+        case 6u: { return (u - v) * (u - v); }
+        case 7u: { return select(u * v, u, u >= vec4<A>(A(0.0))); }
         default: { return u; }
     }
 }
@@ -49,4 +67,22 @@ fn binary_same_shape(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = flat_index(gid, p.row);
     if (i >= p.total) { return; }
     y[i] = T(activate(apply_binary(A(a[i]), A(b[i]), p.op), p.act));
+}
+
+// binary_same_shape four elements at a time (total % 4 == 0); `total` counts vectors.
+@compute @workgroup_size(64, 1, 1)
+fn binary_same_shape_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = flat_index(gid, p.row);
+    if (i >= p.total) { return; }
+    y4[i] = vec4<T>(activate4(apply_binary4(vec4<A>(a4[i]), vec4<A>(b4[i]), p.op), p.act));
+}
+
+// `a` has the output's shape, `b` one value per channel of its last dimension (d3 / 4 vectors,
+// d3 % 4 == 0), as PRELU's alpha or a per-channel scale; `total` counts vectors.
+@compute @workgroup_size(64, 1, 1)
+fn binary_channels_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = flat_index(gid, p.row);
+    if (i >= p.total) { return; }
+    let v = vec4<A>(b4[i % (p.d3 / 4u)]);
+    y4[i] = vec4<T>(activate4(apply_binary4(vec4<A>(a4[i]), v, p.op), p.act));
 }

@@ -318,7 +318,7 @@ fn flat_dispatch(
     total: usize,
 ) -> DispatchSpec {
     let row_slot = match entry {
-        "binary" | "binary_same_shape" => 14,
+        "binary" | "binary_same_shape" | "binary_same_shape_v4" | "binary_channels_v4" => 14,
         "unary" => 2,
         "mean" | "softmax" => 3,
         _ => 27,
@@ -433,6 +433,16 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     },
                     row_slot: None,
                 }
+            } else if limits.subgroups {
+                DispatchSpec {
+                    file: ShaderFile::ConvSubgroup,
+                    entry: "conv2d_tiled_sg",
+                    params,
+                    bindings,
+                    invocations: [oh * ow.div_ceil(4), oc.div_ceil(8), n],
+                    workgroup: [64, 1, 1],
+                    row_slot: None,
+                }
             } else {
                 DispatchSpec {
                     file: limits.conv_file(),
@@ -497,6 +507,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     [ow.div_ceil(4), oh.div_ceil(2), n * groups],
                 ),
                 (true, _) => ("depthwise3x3_s2", [ow.div_ceil(4), oh, n * groups]),
+                _ if v4 && oc == ic => ("depthwise_v4", [groups, ow.div_ceil(4), n * oh]),
                 _ => ("depthwise_conv2d", [ow, oh, n * groups]),
             };
             Ok(Lowered::Dispatches(vec![DispatchSpec {
@@ -1333,6 +1344,46 @@ fn binary(view: &NodeView<'_>, limits: &LowerLimits, code: u32, act: u32) -> R<L
         return op_err(view, "broadcasting is supported up to rank 4");
     }
     let total = numel(y.shape);
+    let last = y.shape.last().copied().unwrap_or(1);
+    // Vectors of four along the last dimension where it allows: one load per four values (on
+    // lavapipe a vector access costs about what a scalar one does).
+    let channels_only = numel(b.shape) == last && b.shape.last() == Some(&last);
+    if a.shape == y.shape && last % 4 == 0 && (b.shape == y.shape || channels_only) {
+        let entry = if b.shape == y.shape {
+            "binary_same_shape_v4"
+        } else {
+            "binary_channels_v4"
+        };
+        let vectors = total / 4;
+        return Ok(Lowered::Dispatches(vec![flat_dispatch(
+            ShaderFile::Elementwise,
+            entry,
+            vec![
+                1,
+                1,
+                last as u32,
+                vectors as u32,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                code,
+                act,
+                0,
+                0,
+            ],
+            vec![
+                Binding::Tensor(a.id),
+                Binding::Tensor(b.id),
+                Binding::Tensor(y.id),
+            ],
+            vectors,
+        )]));
+    }
     if a.shape == y.shape && b.shape == y.shape {
         return Ok(Lowered::Dispatches(vec![flat_dispatch(
             ShaderFile::Elementwise,

@@ -429,6 +429,44 @@ fn depthwise(out: &mut Vec<OpCase>) {
             Tolerance::Reduction { k },
         ));
     }
+    // The GPU's general vector kernel (channels % 4 == 0, multiplier 1, not 3x3 with dilation 1
+    // at stride 1 or 2): 5x5 at strides 1 and 2, dilation 2, batch 2, partial column blocks.
+    for (j, (batch, h, w, c, k, s, d)) in [
+        (1, 9, 10, 8, 5, 1, 1),
+        (2, 7, 11, 12, 5, 2, 1),
+        (1, 8, 9, 16, 3, 1, 2),
+        (1, 6, 5, 4, 2, 2, 1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let p = [Padding::Same, Padding::Valid][j % 2];
+        let act = ACTS[j % 3];
+        let opts = DepthwiseConv2DOptions {
+            padding: p,
+            stride_w: s,
+            stride_h: s,
+            depth_multiplier: 1,
+            activation: act,
+            dilation_w: d,
+            dilation_h: d,
+        };
+        let name = format!(
+            "depthwise_n{batch}_{h}x{w}_c{c}_k{k}_s{s}_d{d}_{}_{}",
+            pad_name(p),
+            act_name(act)
+        );
+        let model = builder::depthwise_conv2d([batch, h, w, c], [k, k], opts, true, 870 + j as u64)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        out.push(OpCase::new(
+            name,
+            "DEPTHWISE_CONV_2D",
+            model,
+            Tolerance::Reduction {
+                k: (k * k) as usize,
+            },
+        ));
+    }
     // The GPU's 3x3 vector kernels (channels % 4 == 0; lanes across channel vectors, rows in
     // pairs at stride 1): odd and even heights, batch 2, partial blocks of four columns.
     let shapes = [(1, 7, 7, 12), (2, 5, 6, 8), (1, 8, 13, 40), (2, 3, 1, 4)];
@@ -603,6 +641,17 @@ fn binary(out: &mut Vec<OpCase>) {
             push_binary(out, *code, op, a, b, act);
         }
     }
+    // A last dimension of 8: the GPU's vector kernels (same shapes, and one value per channel
+    // as PRELU's alpha or a per-channel scale), next to a broadcast they must not take.
+    let x8: &[i32] = &[1, 3, 5, 8];
+    let vector_shapes: [(&[i32], &[i32]); 4] =
+        [(x8, x8), (x8, &[8]), (x8, &[1, 1, 8]), (x8, &[1, 3, 1, 8])];
+    for (i, (code, op)) in BINARY_OPS.iter().enumerate() {
+        for (j, (a, b)) in vector_shapes.into_iter().enumerate() {
+            let act = [Activation::None, Activation::Relu, Activation::Relu6][(i + j) % 3];
+            push_binary(out, *code, op, a, b, act);
+        }
+    }
 }
 
 fn push_binary(
@@ -687,14 +736,22 @@ fn unary(out: &mut Vec<OpCase>) {
             OpCase::new(name, "LEAKY_RELU", model, Tolerance::Elementwise).ranges(&[[-4.0, 4.0]]),
         );
     }
-    let x = [1, 4, 5, 6];
-    for (i, alpha) in [&[6][..], &[1, 1, 6], &[1, 1, 1, 6], &[4, 5, 6], &[5, 6]]
-        .into_iter()
-        .enumerate()
-    {
-        let name = format!("prelu_{}_{}", shape_name(&x), shape_name(alpha));
+    // Channel counts of 6 and of 8 (the GPU's vector kernel takes one alpha per channel when
+    // the channels are a multiple of 4).
+    let alphas: [(&[i32], &[i32]); 8] = [
+        (&[1, 4, 5, 6], &[6]),
+        (&[1, 4, 5, 6], &[1, 1, 6]),
+        (&[1, 4, 5, 6], &[1, 1, 1, 6]),
+        (&[1, 4, 5, 6], &[4, 5, 6]),
+        (&[1, 4, 5, 6], &[5, 6]),
+        (&[1, 4, 5, 8], &[8]),
+        (&[1, 4, 5, 8], &[1, 1, 8]),
+        (&[1, 4, 5, 8], &[5, 8]),
+    ];
+    for (i, (x, alpha)) in alphas.into_iter().enumerate() {
+        let name = format!("prelu_{}_{}", shape_name(x), shape_name(alpha));
         let model =
-            builder::prelu(&x, alpha, 600 + i as u64).unwrap_or_else(|e| panic!("{name}: {e}"));
+            builder::prelu(x, alpha, 600 + i as u64).unwrap_or_else(|e| panic!("{name}: {e}"));
         out.push(OpCase::new(name, "PRELU", model, Tolerance::Elementwise).ranges(&[[-4.0, 4.0]]));
     }
 }
