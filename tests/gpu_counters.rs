@@ -7,7 +7,7 @@
 mod common;
 
 use halfgpu::delegate::PartitionReport;
-use halfgpu::gpu::{GpuDelegate, MemoryReport, Precision};
+use halfgpu::gpu::{GpuDelegate, GpuDelegateOptions, MemoryReport, Precision};
 use halfgpu::graph::{Graph, Op};
 use halfgpu::model::schema::builtin;
 use halfgpu::model::{
@@ -57,8 +57,8 @@ fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
     // GPU ops after fusion: each delegated node is one op (activations the file fused into an
     // op stay inside it; RESHAPE-like nodes count although they dispatch nothing), less the
     // residual ADDs folded into the 1x1 convolution producing one of their operands (and the
-    // PADs of the other operand folded with them), and standalone RELUs folded into the
-    // convolution or ADD before them.
+    // PADs of the other operand folded with them), standalone RELUs folded into the
+    // convolution or ADD before them, and spatial PADs folded into the convolution after them.
     let fused_nodes = folded_nodes(model, &report.partitions);
     let gpu_ops = report.delegated_nodes() - fused_nodes;
     fill_inputs(&mut it);
@@ -86,7 +86,9 @@ fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
 /// their end, where the kernel can read its input (the vector kernels, for input and output
 /// channels multiples of 4, need its channels a multiple of 4 too); and a RELU, RELU6 or
 /// RELU_N1_TO_1 in the partition that alone reads the output (not a model output) of such an
-/// ADD or of a CONV_2D / DEPTHWISE_CONV_2D, neither having an activation of its own.
+/// ADD or of a CONV_2D / DEPTHWISE_CONV_2D, neither having an activation of its own; and a PAD
+/// of only the height and width, with zeros, in the partition, read only by a CONV_2D or
+/// DEPTHWISE_CONV_2D that is not pointwise, its output not a model output.
 fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
     let graph = Graph::from_model(model).unwrap();
     let producers = graph.producers();
@@ -136,7 +138,43 @@ fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
             && partition_of(*n) == part
             && !graph.outputs.contains(&t)
     };
+    // A PAD of only the height and width with zeros, in partition `part`, read only by `n`.
+    let spatial_pad_for = |t: usize, n: usize, part: Option<usize>| {
+        let Some(p) = producers[t] else {
+            return false;
+        };
+        let node = &graph.nodes[p];
+        let (Op::Pad, Some(pads)) = (&node.op, node.input(1)) else {
+            return false;
+        };
+        let Some(v) = graph.tensors[pads]
+            .data
+            .as_ref()
+            .and_then(|d| d.as_slice::<i32>())
+        else {
+            return false;
+        };
+        v.len() == 8
+            && [v[0], v[1], v[6], v[7]] == [0; 4]
+            && v[2..6].iter().all(|&x| x >= 0)
+            && partition_of(p) == part
+            && consumers[t] == [n]
+            && !graph.outputs.contains(&t)
+    };
     let mut folded = 0;
+    for (n, node) in graph.nodes.iter().enumerate() {
+        // A spatial PAD in front of a convolution whose kernel pads (all but the 1x1 ones).
+        let convolution = matches!(node.op, Op::Conv2D(_) | Op::DepthwiseConv2D(_));
+        if convolution
+            && partition_of(n).is_some()
+            && pointwise(n).is_none()
+            && node
+                .input(0)
+                .is_some_and(|t| spatial_pad_for(t, n, partition_of(n)))
+        {
+            folded += 1;
+        }
+    }
     for (n, node) in graph.nodes.iter().enumerate() {
         // A standalone activation after a convolution without one.
         let linear = match &node.op {
@@ -637,6 +675,121 @@ fn a_standalone_relu_is_folded_into_the_convolution_before_it() {
                 clamped > 0 && clamped < cpu[0].len(),
                 "{name}: {clamped} clamped"
             );
+        }
+    }
+}
+
+/// A zero PAD of height and width in front of a convolution becomes the convolution's own
+/// padding (one dispatch, the PAD's output never stored) for the kernels that pad: the general
+/// one, the RGB one and the depthwise ones, with and without subgroups; not when the padded
+/// tensor is also a model output.
+#[test]
+fn a_spatial_pad_is_folded_into_the_convolution_after_it() {
+    // (name, in channels, out channels, depthwise, stride, padded tensor is an output)
+    let cases = [
+        ("conv 8->8 stride 1", 8, 8, false, 1, false),
+        ("conv rgb 3->16 stride 2", 3, 16, false, 2, false),
+        ("depthwise 8 stride 2", 8, 8, true, 2, false),
+        ("depthwise 12 stride 1", 12, 12, true, 1, false),
+        (
+            "depthwise 8 stride 2, pad is an output",
+            8,
+            8,
+            true,
+            2,
+            true,
+        ),
+    ];
+    let modes = [Precision::F32, Precision::F16].map(|p| [(p, true), (p, false)]);
+    for (precision, subgroups) in modes.into_iter().flatten() {
+        for (label, ic, oc, depthwise, s, padded_is_output) in cases {
+            let name = format!("{precision} subgroups {subgroups} {label}");
+            let (h, w) = (9, 7);
+            let [top, bottom, left, right] = [1, 2, 2, 1];
+            let (ph, pw) = (h + top + bottom, w + left + right);
+            let (oh, ow) = ((ph - 3) / s + 1, (pw - 3) / s + 1);
+            let mut b = ModelBuilder::new();
+            let x = b.input("input", &[1, h, w, ic]);
+            let paddings = b
+                .const_i32("paddings", &[4, 2], &[0, 0, top, bottom, left, right, 0, 0])
+                .unwrap();
+            let padded = b.activation("padded", &[1, ph, pw, ic]);
+            b.op(builtin::PAD, &[x, paddings], &[padded], BuiltinOptions::Pad)
+                .unwrap();
+            let (filter_shape, n) = if depthwise {
+                ([1, 3, 3, oc], (9 * oc) as usize)
+            } else {
+                ([oc, 3, 3, ic], (9 * oc * ic) as usize)
+            };
+            let filter: Vec<f32> = (0..n).map(|i| 0.5 * uniform(5, i)).collect();
+            let bias: Vec<f32> = (0..oc as usize).map(|i| uniform(6, i)).collect();
+            let filter = b.const_f32("filter", &filter_shape, &filter).unwrap();
+            let bias = b.const_f32("bias", &[oc], &bias).unwrap();
+            let y = b.activation("conv", &[1, oh, ow, oc]);
+            let (code, options) = if depthwise {
+                (
+                    builtin::DEPTHWISE_CONV_2D,
+                    BuiltinOptions::DepthwiseConv2D(DepthwiseConv2DOptions {
+                        padding: Padding::Valid,
+                        stride_w: s,
+                        stride_h: s,
+                        depth_multiplier: 1,
+                        activation: Activation::Relu6,
+                        dilation_w: 1,
+                        dilation_h: 1,
+                    }),
+                )
+            } else {
+                (
+                    builtin::CONV_2D,
+                    BuiltinOptions::Conv2D(Conv2DOptions {
+                        padding: Padding::Valid,
+                        stride_w: s,
+                        stride_h: s,
+                        activation: Activation::Relu6,
+                        dilation_w: 1,
+                        dilation_h: 1,
+                    }),
+                )
+            };
+            b.op(code, &[padded, filter, bias], &[y], options).unwrap();
+            b.add_output(y).unwrap();
+            if padded_is_output {
+                b.add_output(padded).unwrap();
+            }
+            let model = b.build();
+            let Some(gpu) = common::gpu_delegate_with(
+                GpuDelegateOptions::default()
+                    .precision(precision)
+                    .request_subgroups(subgroups),
+            ) else {
+                return;
+            };
+            if gpu.effective_precision() != precision {
+                assert!(!common::under_ci(), "{precision} not available under CI");
+                continue;
+            }
+            let run = count(&model, gpu, 1);
+            let folded = usize::from(!padded_is_output);
+            assert_eq!(run.fused_nodes, folded, "{name}");
+            assert_eq!(run.memory.dispatches_per_invoke, 2 - folded, "{name}");
+            let tolerance = match precision {
+                Precision::F32 => 1e-5,
+                _ => 1e-2,
+            };
+            let cpu = cpu_outputs(&model);
+            for (o, (c, g)) in cpu.iter().zip(&run.outputs).enumerate() {
+                let scale = c.iter().fold(1f32, |s, x| s.max(x.abs()));
+                let worst = c
+                    .iter()
+                    .zip(g)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0f32, f32::max);
+                assert!(
+                    worst <= tolerance * scale,
+                    "{name} output {o}: GPU differs from CPU by {worst} (scale {scale})"
+                );
+            }
         }
     }
 }

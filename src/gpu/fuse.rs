@@ -1,7 +1,8 @@
-//! Folding nodes into the convolution before them, so that fewer dispatches run: a residual
+//! Folding nodes into a convolution next to them, so that fewer dispatches run: a residual
 //! ADD into the convolution that produces one of its operands (the sum is written by the
 //! convolution's dispatch), a PAD of the other operand's channels (BlazeFace's shortcuts) into
-//! the same read, and a standalone RELU / RELU6 / RELU_N1_TO_1 after a convolution or a folded
+//! the same read, a zero PAD of a convolution's input height and width into the convolution's
+//! own padding, and a standalone RELU / RELU6 / RELU_N1_TO_1 after a convolution or a folded
 //! ADD into its fused activation.
 //!
 //! The graph decides whether nodes may be folded, the lowered convolution whether they can be
@@ -34,6 +35,24 @@ fn relu_like(op: &Op) -> Option<Activation> {
         Op::ReluN1To1 => Some(Activation::ReluN1To1),
         _ => None,
     }
+}
+
+/// A PAD node that pads only the height and width of a rank-4 tensor with zeros: its input,
+/// the input's height and width, and the rows and columns added before them.
+fn spatial_pad(graph: &Graph, node: usize) -> Option<(TensorId, [usize; 2], [usize; 2])> {
+    let node = &graph.nodes[node];
+    if !matches!(node.op, Op::Pad) {
+        return None;
+    }
+    let (x, pads) = (node.input(0)?, node.input(1)?);
+    let pads = &graph.tensors[pads];
+    let p = lower::int_values(pads.dtype, pads.data.as_ref()?)?;
+    let xs = &graph.tensors[x].shape;
+    let spatial_only = p.len() == 8
+        && [p[0], p[1], p[6], p[7]].iter().all(|&v| v == 0)
+        && p[2..6].iter().all(|&v| v >= 0);
+    let before = [usize::try_from(p[2]).ok()?, usize::try_from(p[4]).ok()?];
+    (spatial_only && xs.len() == 4).then_some((x, [xs[1], xs[2]], before))
 }
 
 /// The channel padding of a PAD node that pads only the last dimension of a rank-4 tensor, at
@@ -137,7 +156,31 @@ impl Folds {
                 break;
             }
         }
-        // Standalone activations after the other convolutions.
+        // Zero PADs of height and width in front of the other convolutions.
+        for (conv, node) in graph.nodes.iter().enumerate() {
+            let convolution = matches!(node.op, Op::Conv2D(_) | Op::DepthwiseConv2D(_));
+            if !convolution || folds.skipped.contains(&conv) {
+                continue;
+            }
+            let Some(padded) = node.input(0) else {
+                continue;
+            };
+            let Some(pad) = producers[padded].filter(|_| only_for(padded, conv)) else {
+                continue;
+            };
+            let Some((x, size, before)) = spatial_pad(graph, pad) else {
+                continue;
+            };
+            let Ok(Lowered::Dispatches(mut d)) = lower(conv) else {
+                continue;
+            };
+            let [spec] = d.as_mut_slice() else { continue };
+            if lower::fold_spatial_pad(spec, x, size, before) {
+                folds.skipped.insert(pad);
+                folds.replaced.insert(conv, (conv, "+PAD", spec.clone()));
+            }
+        }
+        // Standalone activations after the other convolutions (with a PAD folded in or not).
         for (conv, node) in graph.nodes.iter().enumerate() {
             let linear = match &node.op {
                 Op::Conv2D(o) => o.activation == Activation::None,
@@ -150,13 +193,20 @@ impl Folds {
             let Some((relu, act, out)) = node.outputs.first().and_then(|&t| relu_after(t)) else {
                 continue;
             };
-            let Ok(Lowered::Dispatches(mut d)) = lower(conv) else {
-                continue;
+            let (mut spec, padded) = match folds.replaced.get(&conv) {
+                Some((_, _, spec)) => (spec.clone(), true),
+                None => {
+                    let Ok(Lowered::Dispatches(d)) = lower(conv) else {
+                        continue;
+                    };
+                    let [spec] = d.as_slice() else { continue };
+                    (spec.clone(), false)
+                }
             };
-            let [spec] = d.as_mut_slice() else { continue };
-            if lower::fold_activation(spec, out, act) {
+            if lower::fold_activation(&mut spec, out, act) {
                 folds.skipped.insert(relu);
-                folds.replaced.insert(conv, (conv, "+RELU", spec.clone()));
+                let suffix = if padded { "+PAD+RELU" } else { "+RELU" };
+                folds.replaced.insert(conv, (conv, suffix, spec));
             }
         }
         folds

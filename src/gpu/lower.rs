@@ -1212,6 +1212,58 @@ pub(crate) fn fold_residual_add(
     true
 }
 
+/// The convolution kernels that read their input through `Conv`'s padding (zeros outside the
+/// input, offset by `pad_top` / `pad_left`): everything but the 1x1 and transposed kernels.
+const PADDING_ENTRIES: [&str; 11] = [
+    "conv2d_tiled",
+    "conv2d_tiled_sg",
+    "conv2d_3x3_c3",
+    "conv2d_3x3_c3_sg_8",
+    "conv2d_3x3_c3_sg_16",
+    "depthwise_conv2d",
+    "depthwise_v4",
+    "depthwise3x3_s1",
+    "depthwise3x3_s2",
+    "depthwise3x3_s1_v4",
+    "depthwise3x3_s2_v4",
+];
+
+/// Folds a zero PAD of the height and width of the lowered convolution's input (`top` and
+/// `left` rows and columns before, any number after) into `conv`: it then reads the PAD's input
+/// `x`, `h` x `w` pixels, with its own padding grown by `top` and `left`, and the zeros past
+/// `x`'s edges are the ones the PAD would have written. Returns false, leaving `conv` as it
+/// was, when its kernel does not pad (the 1x1 kernels) or the padding does not fit.
+pub(crate) fn fold_spatial_pad(
+    conv: &mut DispatchSpec,
+    x: TensorId,
+    [h, w]: [usize; 2],
+    [top, left]: [usize; 2],
+) -> bool {
+    let grown = |word: usize, by: usize| {
+        let old = conv.params.get(word).map(|&v| v as i32)?;
+        let by = i32::try_from(by).ok()?;
+        old.checked_add(by).filter(|v| *v < 1 << 24)
+    };
+    let (Some(pt), Some(pl)) = (grown(PAD_TOP_PARAM, top), grown(PAD_TOP_PARAM + 1, left)) else {
+        return false;
+    };
+    let (Ok(h), Ok(w)) = (u32::try_from(h), u32::try_from(w)) else {
+        return false;
+    };
+    if !PADDING_ENTRIES.contains(&conv.entry) || conv.bindings.is_empty() {
+        return false;
+    }
+    conv.params[0] = h;
+    conv.params[1] = w;
+    conv.params[PAD_TOP_PARAM] = pt as u32;
+    conv.params[PAD_TOP_PARAM + 1] = pl as u32;
+    conv.bindings[0] = Binding::Tensor(x);
+    true
+}
+
+/// Index of `pad_top` in the convolutions' params (`pad_left` follows).
+const PAD_TOP_PARAM: usize = 14;
+
 /// Folds a standalone activation `act` that reads the output of the lowered convolution or
 /// depthwise convolution `conv` (which has none) into it: it then applies `act` and writes the
 /// activation's output `y`. Returns false, leaving `conv` as it was, when it is not such a
