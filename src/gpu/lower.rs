@@ -723,16 +723,20 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 0,
                 0,
             ];
+            // Vectors of four channels across the lanes where the channels allow.
+            let max = matches!(op, Op::MaxPool2D(_));
+            let (entry, invocations) = match (c % 4, max) {
+                (0, true) => ("max_pool_v4", [c / 4, ow, n * oh]),
+                (0, false) => ("avg_pool_v4", [c / 4, ow, n * oh]),
+                (_, true) => ("max_pool", [ow, oh, n * c]),
+                (_, false) => ("avg_pool", [ow, oh, n * c]),
+            };
             Ok(Lowered::Dispatches(vec![DispatchSpec {
                 file: ShaderFile::Pool,
-                entry: if matches!(op, Op::MaxPool2D(_)) {
-                    "max_pool"
-                } else {
-                    "avg_pool"
-                },
+                entry,
                 params,
                 bindings: vec![Binding::Tensor(x.id), Binding::Tensor(y.id)],
-                invocations: [ow, oh, n * c],
+                invocations,
                 workgroup: [8, 8, 1],
                 row_slot: None,
             }]))

@@ -103,7 +103,7 @@ impl ShaderFile {
                 "binary_channels_v4",
             ],
             ShaderFile::Unary => &["unary"],
-            ShaderFile::Pool => &["max_pool", "avg_pool"],
+            ShaderFile::Pool => &["max_pool", "avg_pool", "max_pool_v4", "avg_pool_v4"],
             ShaderFile::Reduce => &["mean", "softmax"],
             ShaderFile::Copy => &["strided_copy", "pad"],
             ShaderFile::Resize => &["bilinear", "nearest"],

@@ -794,13 +794,15 @@ fn pool(out: &mut Vec<OpCase>) {
                             filter_h: k,
                             activation: act,
                         };
+                        // 5 channels, and 8 for the GPU's vector kernels, alternately.
+                        let c = [5, 8][i % 2];
                         let name = format!(
-                            "{}_n{batch}_k{k}_s{s}_{}_{}",
+                            "{}_n{batch}_c{c}_k{k}_s{s}_{}_{}",
                             op.to_ascii_lowercase(),
                             pad_name(p),
                             act_name(act)
                         );
-                        let model = builder::pool(code, [batch, 9, 10, 5], opts)
+                        let model = builder::pool(code, [batch, 9, 10, c], opts)
                             .unwrap_or_else(|e| panic!("{name}: {e}"));
                         let tolerance = if code == builtin::MAX_POOL_2D {
                             Tolerance::Movement
