@@ -159,6 +159,50 @@ fn depthwise_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
     store_row_v4(n, oy, ox0, c4, a0, a1, a2, a3);
 }
 
+// transpose_conv reading four input channels per vector load (in_c % 4 == 0); the filters of
+// output channels past out_c are not loaded (one output channel, as a segmentation mask, reads
+// only its own). grid: x = out_w, y = out_h, z = batch * co_groups.
+@compute @workgroup_size(8, 8, 1)
+fn transpose_conv_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ox = gid.x;
+    let oy = gid.y;
+    if (ox >= p.out_w || oy >= p.out_h || gid.z >= p.batch * p.co_groups) { return; }
+    let n = gid.z / p.co_groups;
+    let co = (gid.z % p.co_groups) * 4u;
+    let live = p.out_c - co;
+    var acc = vec4<f32>(bias4(co));
+    let k4 = p.in_c / 4u;
+    let kstride = p.k_h * p.k_w * k4;
+    let w0 = co * kstride;
+    let w1 = min(co + 1u, p.out_c - 1u) * kstride;
+    let w2 = min(co + 2u, p.out_c - 1u) * kstride;
+    let w3 = min(co + 3u, p.out_c - 1u) * kstride;
+    for (var ky = 0u; ky < p.k_h; ky++) {
+        let ty = i32(oy) + p.pad_top - i32(ky);
+        if (ty < 0 || ty % i32(p.stride_h) != 0) { continue; }
+        let iy = u32(ty) / p.stride_h;
+        if (iy >= p.in_h) { continue; }
+        for (var kx = 0u; kx < p.k_w; kx++) {
+            let tx = i32(ox) + p.pad_left - i32(kx);
+            if (tx < 0 || tx % i32(p.stride_w) != 0) { continue; }
+            let ix = u32(tx) / p.stride_w;
+            if (ix >= p.in_w) { continue; }
+            let xb = ((n * p.in_h + iy) * p.in_w + ix) * k4;
+            let wb = (ky * p.k_w + kx) * k4;
+            var part = vec4<A>(A(0.0));
+            for (var c = 0u; c < k4; c++) {
+                let v = vec4<A>(x4[xb + c]);
+                part.x += dot(v, vec4<A>(w4[w0 + wb + c]));
+                if (live > 1u) { part.y += dot(v, vec4<A>(w4[w1 + wb + c])); }
+                if (live > 2u) { part.z += dot(v, vec4<A>(w4[w2 + wb + c])); }
+                if (live > 3u) { part.w += dot(v, vec4<A>(w4[w3 + wb + c])); }
+            }
+            acc += vec4<f32>(part);
+        }
+    }
+    store4(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, co, vec4<A>(acc));
+}
+
 // fully_connected reading four inputs per vector load (in_c % 4 == 0, out_c % 4 == 0).
 // grid: x = co_groups, y = batch.
 @compute @workgroup_size(64, 1, 1)

@@ -657,7 +657,12 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
             let params = win.params(1, act_code(view, act)?, b.is_some());
             Ok(Lowered::Dispatches(vec![DispatchSpec {
                 file: limits.conv_file(),
-                entry: "transpose_conv",
+                // Four input channels per load where they allow.
+                entry: if ic % 4 == 0 {
+                    "transpose_conv_v4"
+                } else {
+                    "transpose_conv"
+                },
                 params,
                 bindings,
                 invocations: [ow, oh, n * groups],

@@ -86,6 +86,7 @@ impl ShaderFile {
                 "fully_connected",
                 "fully_connected_v4",
                 "transpose_conv",
+                "transpose_conv_v4",
             ],
             ShaderFile::ConvSubgroup => &[
                 "conv2d_1x1_sg_4x32",

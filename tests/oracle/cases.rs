@@ -552,7 +552,7 @@ fn fully_connected(out: &mut Vec<OpCase>) {
 /// TRANSPOSE_CONV: stride 1 and 2, SAME and VALID, 2x2 and 3x3 kernels, with and without bias.
 fn transpose_conv(out: &mut Vec<OpCase>) {
     let mut i = 0u64;
-    for (ic, oc) in [(3, 5), (8, 4)] {
+    for (ic, oc) in [(3, 5), (8, 4), (8, 1), (12, 6)] {
         for k in [2, 3] {
             for s in [1, 2] {
                 for p in [Padding::Same, Padding::Valid] {
