@@ -13,17 +13,23 @@ struct Resize {
 @group(0) @binding(1) var<storage, read_write> x: array<T>;
 @group(0) @binding(2) var<storage, read_write> y: array<T>;
 
+// The same buffers as vectors of four channels (the _v4 kernels: channels % 4 == 0).
+@group(0) @binding(1) var<storage, read_write> x4: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read_write> y4: array<vec4<T>>;
+
 fn at(n: u32, iy: u32, ix: u32, c: u32) -> f32 {
     return f32(x[((n * p.in_h + iy) * p.in_w + ix) * p.channels + c]);
 }
 
-@compute @workgroup_size(8, 8, 1)
-fn bilinear(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let ox = gid.x;
-    let oy = gid.y;
-    if (ox >= p.out_w || oy >= p.out_h || gid.z >= p.batch * p.channels) { return; }
-    let n = gid.z / p.channels;
-    let c = gid.z % p.channels;
+fn at4(n: u32, iy: u32, ix: u32, c4: u32) -> vec4<f32> {
+    return vec4<f32>(x4[((n * p.in_h + iy) * p.in_w + ix) * (p.channels / 4u) + c4]);
+}
+
+// Where output pixel (oy, ox) samples the input for bilinear resizing: rows y0, y1 and columns
+// x0, x1 with the weights dy, dx of the second ones.
+struct Taps { y0: u32, y1: u32, x0: u32, x1: u32, dy: f32, dx: f32 }
+
+fn bilinear_taps(oy: u32, ox: u32) -> Taps {
     var fy = f32(oy) * p.scale_h;
     var fx = f32(ox) * p.scale_w;
     if (p.half_pixel != 0u) {
@@ -32,24 +38,18 @@ fn bilinear(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let y0f = floor(fy);
     let x0f = floor(fx);
-    let y0 = u32(max(y0f, 0.0));
-    let x0 = u32(max(x0f, 0.0));
-    let y1 = min(u32(max(ceil(fy), 0.0)), p.in_h - 1u);
-    let x1 = min(u32(max(ceil(fx), 0.0)), p.in_w - 1u);
-    let dy = fy - y0f;
-    let dx = fx - x0f;
-    let top = at(n, y0, x0, c) * (1.0 - dx) + at(n, y0, x1, c) * dx;
-    let bottom = at(n, y1, x0, c) * (1.0 - dx) + at(n, y1, x1, c) * dx;
-    y[((n * p.out_h + oy) * p.out_w + ox) * p.channels + c] = T(top * (1.0 - dy) + bottom * dy);
+    var t: Taps;
+    t.y0 = u32(max(y0f, 0.0));
+    t.x0 = u32(max(x0f, 0.0));
+    t.y1 = min(u32(max(ceil(fy), 0.0)), p.in_h - 1u);
+    t.x1 = min(u32(max(ceil(fx), 0.0)), p.in_w - 1u);
+    t.dy = fy - y0f;
+    t.dx = fx - x0f;
+    return t;
 }
 
-@compute @workgroup_size(8, 8, 1)
-fn nearest(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let ox = gid.x;
-    let oy = gid.y;
-    if (ox >= p.out_w || oy >= p.out_h || gid.z >= p.batch * p.channels) { return; }
-    let n = gid.z / p.channels;
-    let c = gid.z % p.channels;
+// The input pixel (row, column) that output pixel (oy, ox) copies for nearest-neighbour resizing.
+fn nearest_source(oy: u32, ox: u32) -> vec2<u32> {
     var fy = f32(oy) * p.scale_h;
     var fx = f32(ox) * p.scale_w;
     if (p.half_pixel != 0u) {
@@ -67,7 +67,56 @@ fn nearest(@builtin(global_invocation_id) gid: vec3<u32>) {
         iy = u32(floor(fy));
         ix = u32(floor(fx));
     }
-    iy = min(iy, p.in_h - 1u);
-    ix = min(ix, p.in_w - 1u);
-    y[((n * p.out_h + oy) * p.out_w + ox) * p.channels + c] = T(at(n, iy, ix, c));
+    return vec2<u32>(min(iy, p.in_h - 1u), min(ix, p.in_w - 1u));
+}
+
+@compute @workgroup_size(8, 8, 1)
+fn bilinear(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ox = gid.x;
+    let oy = gid.y;
+    if (ox >= p.out_w || oy >= p.out_h || gid.z >= p.batch * p.channels) { return; }
+    let n = gid.z / p.channels;
+    let c = gid.z % p.channels;
+    let t = bilinear_taps(oy, ox);
+    let top = at(n, t.y0, t.x0, c) * (1.0 - t.dx) + at(n, t.y0, t.x1, c) * t.dx;
+    let bottom = at(n, t.y1, t.x0, c) * (1.0 - t.dx) + at(n, t.y1, t.x1, c) * t.dx;
+    y[((n * p.out_h + oy) * p.out_w + ox) * p.channels + c] = T(top * (1.0 - t.dy) + bottom * t.dy);
+}
+
+@compute @workgroup_size(8, 8, 1)
+fn nearest(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ox = gid.x;
+    let oy = gid.y;
+    if (ox >= p.out_w || oy >= p.out_h || gid.z >= p.batch * p.channels) { return; }
+    let n = gid.z / p.channels;
+    let c = gid.z % p.channels;
+    let s = nearest_source(oy, ox);
+    y[((n * p.out_h + oy) * p.out_w + ox) * p.channels + c] = T(at(n, s.x, s.y, c));
+}
+
+// bilinear and nearest over four channels per invocation, channel vectors across lanes.
+// grid: x = channels / 4, y = out_w, z = batch * out_h.
+@compute @workgroup_size(8, 8, 1)
+fn bilinear_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let c4 = gid.x;
+    let ox = gid.y;
+    let n = gid.z / p.out_h;
+    let oy = gid.z % p.out_h;
+    if (c4 >= p.channels / 4u || ox >= p.out_w || n >= p.batch) { return; }
+    let t = bilinear_taps(oy, ox);
+    let top = at4(n, t.y0, t.x0, c4) * (1.0 - t.dx) + at4(n, t.y0, t.x1, c4) * t.dx;
+    let bottom = at4(n, t.y1, t.x0, c4) * (1.0 - t.dx) + at4(n, t.y1, t.x1, c4) * t.dx;
+    y4[((n * p.out_h + oy) * p.out_w + ox) * (p.channels / 4u) + c4] =
+        vec4<T>(top * (1.0 - t.dy) + bottom * t.dy);
+}
+
+@compute @workgroup_size(8, 8, 1)
+fn nearest_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let c4 = gid.x;
+    let ox = gid.y;
+    let n = gid.z / p.out_h;
+    let oy = gid.z % p.out_h;
+    if (c4 >= p.channels / 4u || ox >= p.out_w || n >= p.batch) { return; }
+    let s = nearest_source(oy, ox);
+    y4[((n * p.out_h + oy) * p.out_w + ox) * (p.channels / 4u) + c4] = vec4<T>(at4(n, s.x, s.y, c4));
 }

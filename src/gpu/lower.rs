@@ -1118,12 +1118,19 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 0,
                 0,
             ];
+            // Vectors of four channels across the lanes where the channels allow.
+            let (entry, invocations) = match (c % 4, bilinear) {
+                (0, true) => ("bilinear_v4", [c / 4, ow, n * oh]),
+                (0, false) => ("nearest_v4", [c / 4, ow, n * oh]),
+                (_, true) => ("bilinear", [ow, oh, n * c]),
+                (_, false) => ("nearest", [ow, oh, n * c]),
+            };
             Ok(Lowered::Dispatches(vec![DispatchSpec {
                 file: ShaderFile::Resize,
-                entry: if bilinear { "bilinear" } else { "nearest" },
+                entry,
                 params,
                 bindings: vec![Binding::Tensor(x.id), Binding::Tensor(y.id)],
-                invocations: [ow, oh, n * c],
+                invocations,
                 workgroup: [8, 8, 1],
                 row_slot: None,
             }]))

@@ -107,7 +107,7 @@ impl ShaderFile {
             ShaderFile::Pool => &["max_pool", "avg_pool", "max_pool_v4", "avg_pool_v4"],
             ShaderFile::Reduce => &["mean", "softmax"],
             ShaderFile::Copy => &["strided_copy", "pad"],
-            ShaderFile::Resize => &["bilinear", "nearest"],
+            ShaderFile::Resize => &["bilinear", "nearest", "bilinear_v4", "nearest_v4"],
         }
     }
 

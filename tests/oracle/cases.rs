@@ -1050,10 +1050,11 @@ fn movement(out: &mut Vec<OpCase>) {
 /// RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR: every align_corners / half_pixel_centers
 /// combination, up- and down-sampling.
 fn resize(out: &mut Vec<OpCase>) {
-    let sizes: [([i32; 4], [i32; 2]); 3] = [
+    let sizes: [([i32; 4], [i32; 2]); 4] = [
         ([1, 4, 5, 3], [8, 10]),
         ([1, 7, 9, 2], [3, 4]),
         ([2, 3, 3, 4], [7, 5]),
+        ([1, 6, 4, 12], [11, 9]),
     ];
     for bilinear in [true, false] {
         for align_corners in [false, true] {
