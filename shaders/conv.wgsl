@@ -177,27 +177,29 @@ fn transpose_conv_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
     let w1 = min(co + 1u, p.out_c - 1u) * kstride;
     let w2 = min(co + 2u, p.out_c - 1u) * kstride;
     let w3 = min(co + 3u, p.out_c - 1u) * kstride;
-    for (var ky = 0u; ky < p.k_h; ky++) {
-        let ty = i32(oy) + p.pad_top - i32(ky);
-        if (ty < 0 || ty % i32(p.stride_h) != 0) { continue; }
-        let iy = u32(ty) / p.stride_h;
-        if (iy >= p.in_h) { continue; }
-        for (var kx = 0u; kx < p.k_w; kx++) {
-            let tx = i32(ox) + p.pad_left - i32(kx);
-            if (tx < 0 || tx % i32(p.stride_w) != 0) { continue; }
-            let ix = u32(tx) / p.stride_w;
-            if (ix >= p.in_w) { continue; }
-            let xb = ((n * p.in_h + iy) * p.in_w + ix) * k4;
-            let wb = (ky * p.k_w + kx) * k4;
-            var part = vec4<A>(A(0.0));
-            for (var c = 0u; c < k4; c++) {
-                let v = vec4<A>(x4[xb + c]);
-                part.x += dot(v, vec4<A>(w4[w0 + wb + c]));
-                if (live > 1u) { part.y += dot(v, vec4<A>(w4[w1 + wb + c])); }
-                if (live > 2u) { part.z += dot(v, vec4<A>(w4[w2 + wb + c])); }
-                if (live > 3u) { part.w += dot(v, vec4<A>(w4[w3 + wb + c])); }
+    // Only the taps that land on an input pixel: ky = ty0 mod stride, then every stride-th one
+    // (the same in every lane of a row, so lanes do not diverge over the loops).
+    let ty0 = i32(oy) + p.pad_top;
+    let tx0 = i32(ox) + p.pad_left;
+    if (ty0 >= 0 && tx0 >= 0) {
+        for (var ky = u32(ty0) % p.stride_h; ky < p.k_h && i32(ky) <= ty0; ky += p.stride_h) {
+            let iy = (u32(ty0) - ky) / p.stride_h;
+            if (iy >= p.in_h) { continue; }
+            for (var kx = u32(tx0) % p.stride_w; kx < p.k_w && i32(kx) <= tx0; kx += p.stride_w) {
+                let ix = (u32(tx0) - kx) / p.stride_w;
+                if (ix >= p.in_w) { continue; }
+                let xb = ((n * p.in_h + iy) * p.in_w + ix) * k4;
+                let wb = (ky * p.k_w + kx) * k4;
+                var part = vec4<A>(A(0.0));
+                for (var c = 0u; c < k4; c++) {
+                    let v = vec4<A>(x4[xb + c]);
+                    part.x += dot(v, vec4<A>(w4[w0 + wb + c]));
+                    if (live > 1u) { part.y += dot(v, vec4<A>(w4[w1 + wb + c])); }
+                    if (live > 2u) { part.z += dot(v, vec4<A>(w4[w2 + wb + c])); }
+                    if (live > 3u) { part.w += dot(v, vec4<A>(w4[w3 + wb + c])); }
+                }
+                acc += vec4<f32>(part);
             }
-            acc += vec4<f32>(part);
         }
     }
     store4(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, co, vec4<A>(acc));
