@@ -9,6 +9,9 @@ struct Unary {
 @group(0) @binding(0) var<uniform> p: Unary;
 @group(0) @binding(1) var<storage, read_write> x: array<T>;
 @group(0) @binding(2) var<storage, read_write> y: array<T>;
+// The same buffers as vectors of four (unary_v4: the element count % 4 == 0).
+@group(0) @binding(1) var<storage, read_write> x4: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read_write> y4: array<vec4<T>>;
 
 fn apply_unary(v: A, op: u32) -> A {
     switch op {
@@ -32,4 +35,15 @@ fn unary(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = flat_index(gid, p.row);
     if (i >= p.total) { return; }
     y[i] = T(apply_unary(A(x[i]), p.op));
+}
+
+// unary four elements at a time (the element count % 4 == 0); `total` counts vectors.
+@compute @workgroup_size(64, 1, 1)
+fn unary_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = flat_index(gid, p.row);
+    if (i >= p.total) { return; }
+    let v = vec4<A>(x4[i]);
+    let r = vec4<A>(apply_unary(v.x, p.op), apply_unary(v.y, p.op), apply_unary(v.z, p.op),
+                    apply_unary(v.w, p.op));
+    y4[i] = vec4<T>(r);
 }

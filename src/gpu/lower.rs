@@ -319,7 +319,7 @@ fn flat_dispatch(
 ) -> DispatchSpec {
     let row_slot = match entry {
         "binary" | "binary_same_shape" | "binary_same_shape_v4" | "binary_channels_v4" => 14,
-        "unary" => 2,
+        "unary" | "unary_v4" => 2,
         "mean" | "softmax" => 3,
         _ => 27,
     };
@@ -1532,11 +1532,17 @@ fn unary(view: &NodeView<'_>, limits: &LowerLimits, code: u32, alpha: f32) -> R<
         return op_err(view, "input and output sizes differ");
     }
     let total = numel(y.shape);
+    // Four elements per access where the count allows.
+    let (entry, items) = if total % 4 == 0 {
+        ("unary_v4", total / 4)
+    } else {
+        ("unary", total)
+    };
     Ok(Lowered::Dispatches(vec![flat_dispatch(
         ShaderFile::Unary,
-        "unary",
-        vec![total as u32, code, 0, 0, f(alpha), 0, 0, 0],
+        entry,
+        vec![items as u32, code, 0, 0, f(alpha), 0, 0, 0],
         vec![Binding::Tensor(x.id), Binding::Tensor(y.id)],
-        total,
+        items,
     )]))
 }

@@ -103,7 +103,7 @@ impl ShaderFile {
                 "binary_same_shape_v4",
                 "binary_channels_v4",
             ],
-            ShaderFile::Unary => &["unary"],
+            ShaderFile::Unary => &["unary", "unary_v4"],
             ShaderFile::Pool => &["max_pool", "avg_pool", "max_pool_v4", "avg_pool_v4"],
             ShaderFile::Reduce => &["mean", "softmax"],
             ShaderFile::Copy => &["strided_copy", "pad"],

@@ -716,7 +716,8 @@ fn unary(out: &mut Vec<OpCase>) {
         (builtin::SQRT, "SQRT", Tolerance::Elementwise, [0.0, 4.0]),
         (builtin::RSQRT, "RSQRT", Tolerance::Elementwise, [0.25, 4.0]),
     ];
-    let shapes: [&[i32]; 3] = [&[1, 5, 6, 7], &[13], &[2, 3, 17]];
+    // Element counts that are and are not multiples of 4 (the GPU's vector kernel).
+    let shapes: [&[i32]; 4] = [&[1, 5, 6, 7], &[13], &[2, 3, 17], &[2, 3, 4, 6]];
     for (code, op, tolerance, range) in ops {
         for shape in shapes {
             let name = format!("{}_{}", op.to_ascii_lowercase(), shape_name(shape));
@@ -729,6 +730,7 @@ fn unary(out: &mut Vec<OpCase>) {
         (0.01, &[13][..]),
         (0.5, &[2, 3, 17][..]),
         (0.2, &[3, 9][..]),
+        (0.3, &[3, 8][..]),
     ] {
         let name = format!("leaky_relu_a{}_{}", alpha * 100.0, shape_name(shape));
         let model = builder::leaky_relu(shape, alpha).unwrap_or_else(|e| panic!("{name}: {e}"));
