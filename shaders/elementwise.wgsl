@@ -18,20 +18,6 @@ struct Binary {
 @group(0) @binding(2) var<storage, read_write> b4: array<vec4<T>>;
 @group(0) @binding(3) var<storage, read_write> y4: array<vec4<T>>;
 
-fn apply_binary(u: A, v: A, op: u32) -> A {
-    switch op {
-        case 0u: { return u + v; }
-        case 1u: { return u - v; }
-        case 2u: { return u * v; }
-        case 3u: { return u / v; }
-        case 4u: { return max(u, v); }
-        case 5u: { return min(u, v); }
-        case 6u: { return (u - v) * (u - v); }
-        case 7u: { return select(u * v, u, u >= A(0.0)); }
-        default: { return u; }
-    }
-}
-
 fn apply_binary4(u: vec4<A>, v: vec4<A>, op: u32) -> vec4<A> {
     switch op {
         case 0u: { return u + v; }
@@ -44,6 +30,11 @@ fn apply_binary4(u: vec4<A>, v: vec4<A>, op: u32) -> vec4<A> {
         case 7u: { return select(u * v, u, u >= vec4<A>(A(0.0))); }
         default: { return u; }
     }
+}
+
+// One value: the vector form's first lane (the arithmetic is cheap next to the loads).
+fn apply_binary(u: A, v: A, op: u32) -> A {
+    return apply_binary4(vec4<A>(u), vec4<A>(v), op).x;
 }
 
 @compute @workgroup_size(64, 1, 1)

@@ -1413,73 +1413,31 @@ fn binary(view: &NodeView<'_>, limits: &LowerLimits, code: u32, act: u32) -> R<L
     }
     let total = numel(y.shape);
     let last = y.shape.last().copied().unwrap_or(1);
-    // Vectors of four along the last dimension where it allows: one load per four values (on
-    // lavapipe a vector access costs about what a scalar one does).
+    // Without index arithmetic where `a` has the output's shape and `b` has it too or holds one
+    // value per channel of the last dimension; vectors of four along that dimension where it
+    // allows (one load per four values: on lavapipe a vector access costs about a scalar one).
     let channels_only = numel(b.shape) == last && b.shape.last() == Some(&last);
-    if a.shape == y.shape && last % 4 == 0 && (b.shape == y.shape || channels_only) {
-        let entry = if b.shape == y.shape {
-            "binary_same_shape_v4"
-        } else {
-            "binary_channels_v4"
-        };
-        let vectors = total / 4;
+    let direct = match (b.shape == y.shape, channels_only, last % 4) {
+        (true, _, 0) => Some(("binary_same_shape_v4", total / 4)),
+        (false, true, 0) => Some(("binary_channels_v4", total / 4)),
+        (true, _, _) => Some(("binary_same_shape", total)),
+        _ => None,
+    };
+    if let (true, Some((entry, items))) = (a.shape == y.shape, direct) {
+        let mut params = vec![0u32; 16];
+        params[..4].copy_from_slice(&[1, 1, last as u32, items as u32]);
+        params[12] = code;
+        params[13] = act;
         return Ok(Lowered::Dispatches(vec![flat_dispatch(
             ShaderFile::Elementwise,
             entry,
-            vec![
-                1,
-                1,
-                last as u32,
-                vectors as u32,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                code,
-                act,
-                0,
-                0,
-            ],
+            params,
             vec![
                 Binding::Tensor(a.id),
                 Binding::Tensor(b.id),
                 Binding::Tensor(y.id),
             ],
-            vectors,
-        )]));
-    }
-    if a.shape == y.shape && b.shape == y.shape {
-        return Ok(Lowered::Dispatches(vec![flat_dispatch(
-            ShaderFile::Elementwise,
-            "binary_same_shape",
-            vec![
-                1,
-                1,
-                1,
-                total as u32,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                code,
-                act,
-                0,
-                0,
-            ],
-            vec![
-                Binding::Tensor(a.id),
-                Binding::Tensor(b.id),
-                Binding::Tensor(y.id),
-            ],
-            total,
+            items,
         )]));
     }
     let out = padded4(y.shape);
