@@ -645,31 +645,10 @@ fn a_standalone_relu_is_folded_into_the_convolution_before_it() {
             let Some(gpu) = common::gpu_delegate(precision) else {
                 return;
             };
-            if gpu.effective_precision() != precision {
-                assert!(!common::under_ci(), "{precision} not available under CI");
-                continue;
-            }
-            let run = count(&model, gpu, 1);
             let folded = usize::from(!t_is_output);
-            assert_eq!(run.fused_nodes, folded, "{name}");
-            assert_eq!(run.memory.dispatches_per_invoke, 2 - folded, "{name}");
-            let tolerance = match precision {
-                Precision::F32 => 1e-5,
-                _ => 1e-2,
+            let Some(cpu) = two_nodes_folded(&name, &model, gpu, precision, folded) else {
+                continue;
             };
-            let cpu = cpu_outputs(&model);
-            for (o, (c, g)) in cpu.iter().zip(&run.outputs).enumerate() {
-                let scale = c.iter().fold(1f32, |s, x| s.max(x.abs()));
-                let worst = c
-                    .iter()
-                    .zip(g)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0f32, f32::max);
-                assert!(
-                    worst <= tolerance * scale,
-                    "{name} output {o}: GPU differs from CPU by {worst} (scale {scale})"
-                );
-            }
             let clamped = cpu[0].iter().filter(|&&v| v == 0.0).count();
             assert!(
                 clamped > 0 && clamped < cpu[0].len(),
@@ -677,6 +656,44 @@ fn a_standalone_relu_is_folded_into_the_convolution_before_it() {
             );
         }
     }
+}
+
+/// Runs a two-node `model` (one invoke) where `folded` of the nodes are expected to fold into
+/// the other: checks the folded-node count, the dispatches, and the outputs against the CPU
+/// (1e-5 relative in F32, 1e-2 in the f16 modes). Returns the CPU's outputs, or `None` when
+/// the adapter cannot run `precision` (outside CI only).
+fn two_nodes_folded(
+    name: &str,
+    model: &Model,
+    gpu: GpuDelegate,
+    precision: Precision,
+    folded: usize,
+) -> Option<Vec<Vec<f32>>> {
+    if gpu.effective_precision() != precision {
+        assert!(!common::under_ci(), "{precision} not available under CI");
+        return None;
+    }
+    let run = count(model, gpu, 1);
+    assert_eq!(run.fused_nodes, folded, "{name}");
+    assert_eq!(run.memory.dispatches_per_invoke, 2 - folded, "{name}");
+    let tolerance = match precision {
+        Precision::F32 => 1e-5,
+        _ => 1e-2,
+    };
+    let cpu = cpu_outputs(model);
+    for (o, (c, g)) in cpu.iter().zip(&run.outputs).enumerate() {
+        let scale = c.iter().fold(1f32, |s, x| s.max(x.abs()));
+        let worst = c
+            .iter()
+            .zip(g)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            worst <= tolerance * scale,
+            "{name} output {o}: GPU differs from CPU by {worst} (scale {scale})"
+        );
+    }
+    Some(cpu)
 }
 
 /// A zero PAD of height and width in front of a convolution becomes the convolution's own
@@ -765,31 +782,8 @@ fn a_spatial_pad_is_folded_into_the_convolution_after_it() {
             ) else {
                 return;
             };
-            if gpu.effective_precision() != precision {
-                assert!(!common::under_ci(), "{precision} not available under CI");
-                continue;
-            }
-            let run = count(&model, gpu, 1);
             let folded = usize::from(!padded_is_output);
-            assert_eq!(run.fused_nodes, folded, "{name}");
-            assert_eq!(run.memory.dispatches_per_invoke, 2 - folded, "{name}");
-            let tolerance = match precision {
-                Precision::F32 => 1e-5,
-                _ => 1e-2,
-            };
-            let cpu = cpu_outputs(&model);
-            for (o, (c, g)) in cpu.iter().zip(&run.outputs).enumerate() {
-                let scale = c.iter().fold(1f32, |s, x| s.max(x.abs()));
-                let worst = c
-                    .iter()
-                    .zip(g)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0f32, f32::max);
-                assert!(
-                    worst <= tolerance * scale,
-                    "{name} output {o}: GPU differs from CPU by {worst} (scale {scale})"
-                );
-            }
+            two_nodes_folded(&name, &model, gpu, precision, folded);
         }
     }
 }
