@@ -429,18 +429,24 @@ fn depthwise(out: &mut Vec<OpCase>) {
             Tolerance::Reduction { k },
         ));
     }
-    // The GPU's general vector kernel (channels % 4 == 0, multiplier 1, not 3x3 with dilation 1
-    // at stride 1 or 2): 5x5 at strides 1 and 2, dilation 2, batch 2, partial column blocks.
-    for (j, (batch, h, w, c, k, s, d)) in [
-        (1, 9, 10, 8, 5, 1, 1),
-        (2, 7, 11, 12, 5, 2, 1),
-        (1, 8, 9, 16, 3, 1, 2),
-        (1, 6, 5, 4, 2, 2, 1),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let p = [Padding::Same, Padding::Valid][j % 2];
+    // The GPU's vector kernels (channels % 4 == 0, multiplier 1; channel vectors across lanes).
+    // The general one: 5x5 at strides 1 and 2, dilation 2, a 2x2 filter, batch 2, partial
+    // column blocks. The 3x3 ones (rows in pairs at stride 1): odd and even heights, batch 2.
+    // (batch, height, width, channels, kernel, stride, dilation, padding)
+    let mut shapes = vec![
+        (1, 9, 10, 8, 5, 1, 1, Padding::Same),
+        (2, 7, 11, 12, 5, 2, 1, Padding::Valid),
+        (1, 8, 9, 16, 3, 1, 2, Padding::Same),
+        (1, 6, 5, 4, 2, 2, 1, Padding::Valid),
+    ];
+    for (batch, h, w, c) in [(1, 7, 7, 12), (2, 5, 6, 8), (1, 8, 13, 40), (2, 3, 1, 4)] {
+        for (s, p) in [(1, Padding::Same), (2, Padding::Same), (2, Padding::Valid)] {
+            if p == Padding::Same || (h >= 3 && w >= 3) {
+                shapes.push((batch, h, w, c, 3, s, 1, p));
+            }
+        }
+    }
+    for (j, (batch, h, w, c, k, s, d, p)) in shapes.into_iter().enumerate() {
         let act = ACTS[j % 3];
         let opts = DepthwiseConv2DOptions {
             padding: p,
@@ -456,7 +462,7 @@ fn depthwise(out: &mut Vec<OpCase>) {
             pad_name(p),
             act_name(act)
         );
-        let model = builder::depthwise_conv2d([batch, h, w, c], [k, k], opts, true, 870 + j as u64)
+        let model = builder::depthwise_conv2d([batch, h, w, c], [k, k], opts, true, 850 + j as u64)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         out.push(OpCase::new(
             name,
@@ -466,40 +472,6 @@ fn depthwise(out: &mut Vec<OpCase>) {
                 k: (k * k) as usize,
             },
         ));
-    }
-    // The GPU's 3x3 vector kernels (channels % 4 == 0; lanes across channel vectors, rows in
-    // pairs at stride 1): odd and even heights, batch 2, partial blocks of four columns.
-    let shapes = [(1, 7, 7, 12), (2, 5, 6, 8), (1, 8, 13, 40), (2, 3, 1, 4)];
-    for (j, (batch, h, w, c)) in shapes.into_iter().enumerate() {
-        for (s, p) in [(1, Padding::Same), (2, Padding::Same), (2, Padding::Valid)] {
-            if p == Padding::Valid && (h < 3 || w < 3) {
-                continue;
-            }
-            let act = ACTS[j % 3];
-            let opts = DepthwiseConv2DOptions {
-                padding: p,
-                stride_w: s,
-                stride_h: s,
-                depth_multiplier: 1,
-                activation: act,
-                dilation_w: 1,
-                dilation_h: 1,
-            };
-            let name = format!(
-                "depthwise_n{batch}_{h}x{w}_c{c}_k3_s{s}_{}_{}",
-                pad_name(p),
-                act_name(act)
-            );
-            let seed = 850 + (j * 3 + s as usize) as u64;
-            let model = builder::depthwise_conv2d([batch, h, w, c], [3, 3], opts, true, seed)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
-            out.push(OpCase::new(
-                name,
-                "DEPTHWISE_CONV_2D",
-                model,
-                Tolerance::Reduction { k: 9 },
-            ));
-        }
     }
 }
 
