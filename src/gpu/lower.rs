@@ -1491,7 +1491,7 @@ fn unary(view: &NodeView<'_>, limits: &LowerLimits, code: u32, alpha: f32) -> R<
     }
     let total = numel(y.shape);
     // Four elements per access where the count allows.
-    let (entry, items) = if total % 4 == 0 {
+    let (entry, items) = if total.is_multiple_of(4) {
         ("unary_v4", total / 4)
     } else {
         ("unary", total)
