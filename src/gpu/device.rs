@@ -35,7 +35,7 @@ pub struct GpuOptions {
     pub request_subgroups: bool,
 }
 
-/// Lanes that the subgroup kernels (`shaders/conv_subgroup.wgsl`) share weight loads across:
+/// Lanes that the subgroup kernels (`shaders/conv_subgroup*.wgsl`) share weight loads across:
 /// they are used only on devices whose subgroups always have at least this many.
 pub const SUBGROUP_KERNEL_LANES: u32 = 8;
 

@@ -13,7 +13,7 @@ mod delegate;
 pub mod device;
 mod fuse;
 #[cfg(test)]
-mod gen_subgroup;
+mod gen_unrolled;
 mod guard;
 mod lower;
 mod pipelines;
