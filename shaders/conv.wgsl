@@ -130,17 +130,30 @@ fn depthwise_conv2d(@builtin(global_invocation_id) gid: vec3<u32>) {
     store4(((n * p.out_h + oy) * p.out_w + ox) * p.out_c, co, vec4<A>(acc));
 }
 
+// Where an invocation of the depthwise vector kernels writes: channel vector c4 (x), the block
+// of 4 columns from ox0 (y), and `rows` rows from oy of image n (z); live unless past the end.
+struct RowBlock { c4: u32, ox0: u32, n: u32, oy: u32, live: bool }
+
+fn row_block(gid: vec3<u32>, rows: u32) -> RowBlock {
+    let blocks = (p.out_h + rows - 1u) / rows;
+    var b: RowBlock;
+    b.c4 = gid.x;
+    b.ox0 = gid.y * 4u;
+    b.n = gid.z / blocks;
+    b.oy = (gid.z % blocks) * rows;
+    b.live = b.c4 < p.co_groups && b.ox0 < p.out_w && b.n < p.batch;
+    return b;
+}
+
 // Any depthwise convolution with depth multiplier 1 and channels % 4 == 0 (any kernel, stride,
 // dilation, padding): 4 neighbouring output pixels (along x) x four channels per invocation,
 // channel vectors across lanes; one filter vector load per tap serves the 4 pixels.
 // grid: x = channels / 4, y = ceil(out_w / 4), z = batch * out_h.
 @compute @workgroup_size(8, 8, 1)
 fn depthwise_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let c4 = gid.x;
-    let ox0 = gid.y * 4u;
-    let n = gid.z / p.out_h;
-    let oy = gid.z % p.out_h;
-    if (c4 >= p.co_groups || ox0 >= p.out_w || n >= p.batch) { return; }
+    let at = row_block(gid, 1u);
+    if (!at.live) { return; }
+    let c4 = at.c4; let ox0 = at.ox0; let n = at.n; let oy = at.oy;
     let C4 = p.co_groups;
     let b = bias_v4(c4);
     var a0 = b; var a1 = b; var a2 = b; var a3 = b;
@@ -560,12 +573,9 @@ fn column_v4(row: u32, ix: i32, c4: u32) -> vec4<A> {
 // grid: x = channels / 4, y = ceil(out_w / 4), z = batch * ceil(out_h / 2).
 @compute @workgroup_size(8, 8, 1)
 fn depthwise3x3_s1_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let rows = (p.out_h + 1u) / 2u;
-    let c4 = gid.x;
-    let ox0 = gid.y * 4u;
-    let n = gid.z / rows;
-    let oy = (gid.z % rows) * 2u;
-    if (c4 >= p.co_groups || ox0 >= p.out_w || n >= p.batch) { return; }
+    let at = row_block(gid, 2u);
+    if (!at.live) { return; }
+    let c4 = at.c4; let ox0 = at.ox0; let n = at.n; let oy = at.oy;
     let C4 = p.co_groups;
     let k0 = vec4<A>(w4[c4]); let k1 = vec4<A>(w4[C4 + c4]); let k2 = vec4<A>(w4[2u * C4 + c4]);
     let k3 = vec4<A>(w4[3u * C4 + c4]); let k4 = vec4<A>(w4[4u * C4 + c4]); let k5 = vec4<A>(w4[5u * C4 + c4]);
@@ -617,11 +627,9 @@ fn store_row_v4(n: u32, oy: u32, ox0: u32, c4: u32, a0: vec4<f32>, a1: vec4<f32>
 // grid: x = channels / 4, y = ceil(out_w / 4), z = batch * out_h.
 @compute @workgroup_size(8, 8, 1)
 fn depthwise3x3_s2_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let c4 = gid.x;
-    let ox0 = gid.y * 4u;
-    let n = gid.z / p.out_h;
-    let oy = gid.z % p.out_h;
-    if (c4 >= p.co_groups || ox0 >= p.out_w || n >= p.batch) { return; }
+    let at = row_block(gid, 1u);
+    if (!at.live) { return; }
+    let c4 = at.c4; let ox0 = at.ox0; let n = at.n; let oy = at.oy;
     let C4 = p.co_groups;
     let b = bias_v4(c4);
     var a0 = b; var a1 = b; var a2 = b; var a3 = b;

@@ -540,23 +540,7 @@ fn a_residual_add_is_folded_into_the_1x1_convolution() {
                 nodes - folded,
                 "{name}: dispatches"
             );
-            let tolerance = match precision {
-                Precision::F32 => 1e-5,
-                _ => 1e-2,
-            };
-            let cpu = cpu_outputs(&model);
-            for (o, (c, g)) in cpu.iter().zip(&run.outputs).enumerate() {
-                let scale = c.iter().fold(1f32, |s, x| s.max(x.abs()));
-                let worst = c
-                    .iter()
-                    .zip(g)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0f32, f32::max);
-                assert!(
-                    worst <= tolerance * scale,
-                    "{name} output {o}: GPU differs from CPU by {worst} (scale {scale})"
-                );
-            }
+            let cpu = close_to_cpu(&name, &model, precision, &run.outputs);
             // The ADD's activation matters: some sums are clamped, some not (the input is in
             // [0, 1), so only sums with an unclamped convolution go negative).
             if (k.conv_act, k.add_act, k.relu) == (Linear, Relu, false) {
@@ -660,8 +644,8 @@ fn a_standalone_relu_is_folded_into_the_convolution_before_it() {
 
 /// Runs a two-node `model` (one invoke) where `folded` of the nodes are expected to fold into
 /// the other: checks the folded-node count, the dispatches, and the outputs against the CPU
-/// (1e-5 relative in F32, 1e-2 in the f16 modes). Returns the CPU's outputs, or `None` when
-/// the adapter cannot run `precision` (outside CI only).
+/// ([`close_to_cpu`]). Returns the CPU's outputs, or `None` when the adapter cannot run
+/// `precision` (outside CI only).
 fn two_nodes_folded(
     name: &str,
     model: &Model,
@@ -676,12 +660,23 @@ fn two_nodes_folded(
     let run = count(model, gpu, 1);
     assert_eq!(run.fused_nodes, folded, "{name}");
     assert_eq!(run.memory.dispatches_per_invoke, 2 - folded, "{name}");
+    Some(close_to_cpu(name, model, precision, &run.outputs))
+}
+
+/// Checks `gpu` (the outputs of `model` on the GPU in `precision`) against the CPU's outputs,
+/// 1e-5 relative in F32 and 1e-2 in the f16 modes, and returns the CPU's outputs.
+fn close_to_cpu(
+    name: &str,
+    model: &Model,
+    precision: Precision,
+    gpu: &[Vec<f32>],
+) -> Vec<Vec<f32>> {
     let tolerance = match precision {
         Precision::F32 => 1e-5,
         _ => 1e-2,
     };
     let cpu = cpu_outputs(model);
-    for (o, (c, g)) in cpu.iter().zip(&run.outputs).enumerate() {
+    for (o, (c, g)) in cpu.iter().zip(gpu).enumerate() {
         let scale = c.iter().fold(1f32, |s, x| s.max(x.abs()));
         let worst = c
             .iter()
@@ -693,7 +688,7 @@ fn two_nodes_folded(
             "{name} output {o}: GPU differs from CPU by {worst} (scale {scale})"
         );
     }
-    Some(cpu)
+    cpu
 }
 
 /// A zero PAD of height and width in front of a convolution becomes the convolution's own
