@@ -89,6 +89,7 @@ impl ShaderFile {
                 "conv2d_1x1_v4_8x16_res",
                 "depthwise_conv2d",
                 "depthwise_v4",
+                "depthwise5x5_s1_v4",
                 "depthwise3x3_s1",
                 "depthwise3x3_s2",
                 "depthwise3x3_s1_v4",
