@@ -3,16 +3,16 @@
 // `Conv` parameters, bindings and helpers); compiled only on devices with subgroups of at
 // least 8 lanes.
 
-// Any convolution: 4 neighbouring output pixels (along x) x 8 output channels per invocation.
-// Per filter tap and input channel, lane j loads output channel j's weight and broadcasts it (one
-// load where conv2d_tiled makes eight). The pixel blocks of all rows are numbered in one sequence
-// across the lanes (x), so narrow images still fill the lanes.
-// grid: x = out_h * ceil(out_w / 4), y = ceil(out_c / 8), z = batch; workgroup 64 x 1 x 1.
+// Any convolution: 4 neighbouring output pixels (along x) x 16 output channels per invocation.
+// Per filter tap and input channel, lane j loads output channels j and j + 8's weights and
+// broadcasts them (two loads where conv2d_tiled makes sixteen). The pixel blocks of all rows are
+// numbered in one sequence across the lanes (x), so narrow images still fill the lanes.
+// grid: x = out_h * ceil(out_w / 4), y = ceil(out_c / 16), z = batch; workgroup 64 x 1 x 1.
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_tiled_sg(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
     let xblocks = (p.out_w + 3u) / 4u;
     let blocks = p.out_h * xblocks;
-    let co = gid.y * 8u;
+    let co = gid.y * 16u;
     let n = gid.z;
     if (co >= p.out_c || n >= p.batch || (gid.x & ~7u) >= blocks) { return; }
     let block = min(gid.x, blocks - 1u);
@@ -20,10 +20,13 @@ fn conv2d_tiled_sg(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgr
     let ox0 = (block % xblocks) * 4u;
     let ks = p.k_h * p.k_w * p.in_c;
     let wj = min(co + sid % 8u, p.out_c - 1u) * ks;
-    let blo = vec4<f32>(bias4(co));
-    let bhi = vec4<f32>(bias4(co + 4u));
-    var l0 = blo; var l1 = blo; var l2 = blo; var l3 = blo;
-    var h0 = bhi; var h1 = bhi; var h2 = bhi; var h3 = bhi;
+    let wk = min(co + 8u + sid % 8u, p.out_c - 1u) * ks;
+    let b0 = vec4<f32>(bias4(co)); let b1 = vec4<f32>(bias4(co + 4u));
+    let b2 = vec4<f32>(bias4(co + 8u)); let b3 = vec4<f32>(bias4(co + 12u));
+    var a0_0 = b0; var a1_0 = b0; var a2_0 = b0; var a3_0 = b0;
+    var a0_1 = b1; var a1_1 = b1; var a2_1 = b1; var a3_1 = b1;
+    var a0_2 = b2; var a1_2 = b2; var a2_2 = b2; var a3_2 = b2;
+    var a0_3 = b3; var a1_3 = b3; var a2_3 = b3; var a3_3 = b3;
     let step = i32(p.stride_w);
     let wmax = i32(p.in_w) - 1;
     for (var ky = 0u; ky < p.k_h; ky++) {
@@ -43,35 +46,38 @@ fn conv2d_tiled_sg(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgr
             let kb = (ky * p.k_w + kx) * p.in_c;
             for (var ci = 0u; ci < p.in_c; ci++) {
                 let s = f32(w[wj + kb + ci]);
-                let wl = vec4<A>(A(subgroupBroadcast(s, 0u)), A(subgroupBroadcast(s, 1u)),
+                let t = f32(w[wk + kb + ci]);
+                let w0 = vec4<A>(A(subgroupBroadcast(s, 0u)), A(subgroupBroadcast(s, 1u)),
                                  A(subgroupBroadcast(s, 2u)), A(subgroupBroadcast(s, 3u)));
-                let wh = vec4<A>(A(subgroupBroadcast(s, 4u)), A(subgroupBroadcast(s, 5u)),
+                let w1 = vec4<A>(A(subgroupBroadcast(s, 4u)), A(subgroupBroadcast(s, 5u)),
                                  A(subgroupBroadcast(s, 6u)), A(subgroupBroadcast(s, 7u)));
+                let w2 = vec4<A>(A(subgroupBroadcast(t, 0u)), A(subgroupBroadcast(t, 1u)),
+                                 A(subgroupBroadcast(t, 2u)), A(subgroupBroadcast(t, 3u)));
+                let w3 = vec4<A>(A(subgroupBroadcast(t, 4u)), A(subgroupBroadcast(t, 5u)),
+                                 A(subgroupBroadcast(t, 6u)), A(subgroupBroadcast(t, 7u)));
                 let v0 = select(A(0.0), A(x[x0 + ci]), in0);
                 let v1 = select(A(0.0), A(x[x1 + ci]), in1);
                 let v2 = select(A(0.0), A(x[x2 + ci]), in2);
                 let v3 = select(A(0.0), A(x[x3 + ci]), in3);
-                l0 += vec4<f32>(v0 * wl); h0 += vec4<f32>(v0 * wh);
-                l1 += vec4<f32>(v1 * wl); h1 += vec4<f32>(v1 * wh);
-                l2 += vec4<f32>(v2 * wl); h2 += vec4<f32>(v2 * wh);
-                l3 += vec4<f32>(v3 * wl); h3 += vec4<f32>(v3 * wh);
+                a0_0 += vec4<f32>(v0 * w0); a0_1 += vec4<f32>(v0 * w1); a0_2 += vec4<f32>(v0 * w2); a0_3 += vec4<f32>(v0 * w3);
+                a1_0 += vec4<f32>(v1 * w0); a1_1 += vec4<f32>(v1 * w1); a1_2 += vec4<f32>(v1 * w2); a1_3 += vec4<f32>(v1 * w3);
+                a2_0 += vec4<f32>(v2 * w0); a2_1 += vec4<f32>(v2 * w1); a2_2 += vec4<f32>(v2 * w2); a2_3 += vec4<f32>(v2 * w3);
+                a3_0 += vec4<f32>(v3 * w0); a3_1 += vec4<f32>(v3 * w1); a3_2 += vec4<f32>(v3 * w2); a3_3 += vec4<f32>(v3 * w3);
             }
         }
     }
-    let base = (n * p.out_h + oy) * p.out_w + ox0;
     if (gid.x >= blocks) { return; }
-    store4(base * p.out_c, co, vec4<A>(l0));
-    if (co + 4u < p.out_c) { store4(base * p.out_c, co + 4u, vec4<A>(h0)); }
-    if (ox0 + 1u < p.out_w) {
-        store4((base + 1u) * p.out_c, co, vec4<A>(l1));
-        if (co + 4u < p.out_c) { store4((base + 1u) * p.out_c, co + 4u, vec4<A>(h1)); }
-    }
-    if (ox0 + 2u < p.out_w) {
-        store4((base + 2u) * p.out_c, co, vec4<A>(l2));
-        if (co + 4u < p.out_c) { store4((base + 2u) * p.out_c, co + 4u, vec4<A>(h2)); }
-    }
-    if (ox0 + 3u < p.out_w) {
-        store4((base + 3u) * p.out_c, co, vec4<A>(l3));
-        if (co + 4u < p.out_c) { store4((base + 3u) * p.out_c, co + 4u, vec4<A>(h3)); }
-    }
+    let base = (n * p.out_h + oy) * p.out_w + ox0;
+    store_tiled16(base * p.out_c, co, a0_0, a0_1, a0_2, a0_3);
+    if (ox0 + 1u < p.out_w) { store_tiled16((base + 1u) * p.out_c, co, a1_0, a1_1, a1_2, a1_3); }
+    if (ox0 + 2u < p.out_w) { store_tiled16((base + 2u) * p.out_c, co, a2_0, a2_1, a2_2, a2_3); }
+    if (ox0 + 3u < p.out_w) { store_tiled16((base + 3u) * p.out_c, co, a3_0, a3_1, a3_2, a3_3); }
+}
+
+// The 16 channels from co of the pixel at `base`, those below out_c.
+fn store_tiled16(base: u32, co: u32, a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>) {
+    store4(base, co, vec4<A>(a));
+    if (co + 4u < p.out_c) { store4(base, co + 4u, vec4<A>(b)); }
+    if (co + 8u < p.out_c) { store4(base, co + 8u, vec4<A>(c)); }
+    if (co + 12u < p.out_c) { store4(base, co + 12u, vec4<A>(d)); }
 }
