@@ -177,6 +177,38 @@ fn depthwise5x5_s1_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
     store_row_v4(n, oy, ox0, c4, a0, a1, a2, a3);
 }
 
+// depthwise5x5_s1_v4 at stride 2: each input row's 11 columns are loaded once for the 4
+// pixels' 20 taps. grid: x = channels / 4, y = ceil(out_w / 4), z = batch * out_h.
+@compute @workgroup_size(8, 8, 1)
+fn depthwise5x5_s2_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let at = row_block(gid, 1u);
+    if (!at.live) { return; }
+    let c4 = at.c4; let ox0 = at.ox0; let n = at.n; let oy = at.oy;
+    let C4 = p.co_groups;
+    let b = bias_v4(c4);
+    var a0 = b; var a1 = b; var a2 = b; var a3 = b;
+    let ix = i32(ox0 * 2u) - p.pad_left;
+    for (var ky = 0u; ky < 5u; ky++) {
+        let iy = i32(oy * 2u + ky) - p.pad_top;
+        if (iy < 0 || iy >= i32(p.in_h)) { continue; }
+        let row = (n * p.in_h + u32(iy)) * p.in_w;
+        let v0 = column_v4(row, ix, c4); let v1 = column_v4(row, ix + 1, c4);
+        let v2 = column_v4(row, ix + 2, c4); let v3 = column_v4(row, ix + 3, c4);
+        let v4 = column_v4(row, ix + 4, c4); let v5 = column_v4(row, ix + 5, c4);
+        let v6 = column_v4(row, ix + 6, c4); let v7 = column_v4(row, ix + 7, c4);
+        let v8 = column_v4(row, ix + 8, c4); let v9 = column_v4(row, ix + 9, c4);
+        let v10 = column_v4(row, ix + 10, c4);
+        let wb = ky * 5u * C4 + c4;
+        let k0 = vec4<A>(w4[wb]); let k1 = vec4<A>(w4[wb + C4]); let k2 = vec4<A>(w4[wb + 2u * C4]);
+        let k3 = vec4<A>(w4[wb + 3u * C4]); let k4 = vec4<A>(w4[wb + 4u * C4]);
+        a0 += vec4<f32>(v0 * k0 + v1 * k1 + v2 * k2 + v3 * k3 + v4 * k4);
+        a1 += vec4<f32>(v2 * k0 + v3 * k1 + v4 * k2 + v5 * k3 + v6 * k4);
+        a2 += vec4<f32>(v4 * k0 + v5 * k1 + v6 * k2 + v7 * k3 + v8 * k4);
+        a3 += vec4<f32>(v6 * k0 + v7 * k1 + v8 * k2 + v9 * k3 + v10 * k4);
+    }
+    store_row_v4(n, oy, ox0, c4, a0, a1, a2, a3);
+}
+
 // Any depthwise convolution with depth multiplier 1 and channels % 4 == 0 (any kernel, stride,
 // dilation, padding): 4 neighbouring output pixels (along x) x four channels per invocation,
 // channel vectors across lanes; one filter vector load per tap serves the 4 pixels.

@@ -494,7 +494,8 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 && oc == ic
                 && sh == sw
                 && (sh == 1 || sh == 2);
-            let five_s1 = kh == 5 && kw == 5 && sh == 1 && sw == 1 && dh == 1 && dw == 1;
+            // 5x5 at stride 1 or 2, dilation 1: the kernels that load each input column once.
+            let five = kh == 5 && kw == 5 && sh == sw && dh == 1 && dw == 1;
             // Whole vectors of four channels: one vector load costs about one scalar load. The
             // vector kernels put channel vectors across lanes (x), so the 7x7 and 14x14 layers
             // keep every lane busy (with columns across lanes, a 7-wide row left 6 of 8 idle).
@@ -510,8 +511,11 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     [ow.div_ceil(4), oh.div_ceil(2), n * groups],
                 ),
                 (true, _) => ("depthwise3x3_s2", [ow.div_ceil(4), oh, n * groups]),
-                _ if v4 && oc == ic && five_s1 => {
+                _ if v4 && oc == ic && five && sh == 1 => {
                     ("depthwise5x5_s1_v4", [groups, ow.div_ceil(4), n * oh])
+                }
+                _ if v4 && oc == ic && five && sh == 2 => {
+                    ("depthwise5x5_s2_v4", [groups, ow.div_ceil(4), n * oh])
                 }
                 _ if v4 && oc == ic => ("depthwise_v4", [groups, ow.div_ceil(4), n * oh]),
                 _ => ("depthwise_conv2d", [ow, oh, n * groups]),
@@ -1236,7 +1240,7 @@ pub(crate) fn fold_residual_add(
 
 /// The convolution kernels that read their input through `Conv`'s padding (zeros outside the
 /// input, offset by `pad_top` / `pad_left`): everything but the 1x1 and transposed kernels.
-const PADDING_ENTRIES: [&str; 12] = [
+const PADDING_ENTRIES: [&str; 13] = [
     "conv2d_tiled",
     "conv2d_tiled_sg",
     "conv2d_3x3_c3",
@@ -1245,6 +1249,7 @@ const PADDING_ENTRIES: [&str; 12] = [
     "depthwise_conv2d",
     "depthwise_v4",
     "depthwise5x5_s1_v4",
+    "depthwise5x5_s2_v4",
     "depthwise3x3_s1",
     "depthwise3x3_s2",
     "depthwise3x3_s1_v4",

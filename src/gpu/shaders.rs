@@ -90,6 +90,7 @@ impl ShaderFile {
                 "depthwise_conv2d",
                 "depthwise_v4",
                 "depthwise5x5_s1_v4",
+                "depthwise5x5_s2_v4",
                 "depthwise3x3_s1",
                 "depthwise3x3_s2",
                 "depthwise3x3_s1_v4",

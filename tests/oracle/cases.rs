@@ -439,6 +439,7 @@ fn depthwise(out: &mut Vec<OpCase>) {
         (1, 8, 9, 16, 3, 1, 2, Padding::Same),
         (1, 6, 5, 4, 2, 2, 1, Padding::Valid),
         (2, 7, 9, 12, 5, 1, 1, Padding::Valid),
+        (1, 9, 13, 8, 5, 2, 1, Padding::Same),
     ];
     for (batch, h, w, c) in [(1, 7, 7, 12), (2, 5, 6, 8), (1, 8, 13, 40), (2, 3, 1, 4)] {
         for (s, p) in [(1, Padding::Same), (2, Padding::Same), (2, Padding::Valid)] {
