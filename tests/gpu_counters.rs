@@ -569,6 +569,71 @@ fn face_detection_short_range_counters_and_memory() {
 /// A standalone RELU6 / RELU after a convolution (3x3, depthwise) without activation becomes
 /// its activation: one dispatch, the CPU's result in F32 and F16; not when the convolution's
 /// output is a model output too.
+/// A 3x3 CONV_2D or DEPTHWISE_CONV_2D (multiplier 1) with seeded weights and a bias, for the
+/// fold tests.
+struct Conv3x3 {
+    /// Input and output channels (equal for depthwise).
+    channels: [i32; 2],
+    depthwise: bool,
+    stride: i32,
+    padding: Padding,
+    activation: Activation,
+    /// Seeds of the filter values (and, plus one, of the bias).
+    seed: u32,
+}
+
+impl Conv3x3 {
+    /// Adds the convolution of `x` (an `h` x `w` image) to `b`; returns its output.
+    fn add(&self, b: &mut ModelBuilder, x: i32, [h, w]: [i32; 2]) -> i32 {
+        let [ic, oc] = self.channels;
+        let (filter_shape, n) = if self.depthwise {
+            ([1, 3, 3, oc], (9 * oc) as usize)
+        } else {
+            ([oc, 3, 3, ic], (9 * oc * ic) as usize)
+        };
+        let filter: Vec<f32> = (0..n).map(|i| 0.5 * uniform(self.seed, i)).collect();
+        let bias: Vec<f32> = (0..oc as usize)
+            .map(|i| uniform(self.seed + 1, i))
+            .collect();
+        let filter = b.const_f32("filter", &filter_shape, &filter).unwrap();
+        let bias = b.const_f32("bias", &[oc], &bias).unwrap();
+        let (s, p) = (self.stride, self.padding);
+        let out = |size: i32| match p {
+            Padding::Same => (size + s - 1) / s,
+            Padding::Valid => (size - 3) / s + 1,
+        };
+        let y = b.activation("conv", &[1, out(h), out(w), oc]);
+        let (code, options) = if self.depthwise {
+            (
+                builtin::DEPTHWISE_CONV_2D,
+                BuiltinOptions::DepthwiseConv2D(DepthwiseConv2DOptions {
+                    padding: p,
+                    stride_w: s,
+                    stride_h: s,
+                    depth_multiplier: 1,
+                    activation: self.activation,
+                    dilation_w: 1,
+                    dilation_h: 1,
+                }),
+            )
+        } else {
+            (
+                builtin::CONV_2D,
+                BuiltinOptions::Conv2D(Conv2DOptions {
+                    padding: p,
+                    stride_w: s,
+                    stride_h: s,
+                    activation: self.activation,
+                    dilation_w: 1,
+                    dilation_h: 1,
+                }),
+            )
+        };
+        b.op(code, &[x, filter, bias], &[y], options).unwrap();
+        y
+    }
+}
+
 #[test]
 fn a_standalone_relu_is_folded_into_the_convolution_before_it() {
     for precision in [Precision::F32, Precision::F16] {
@@ -581,43 +646,15 @@ fn a_standalone_relu_is_folded_into_the_convolution_before_it() {
             let (h, w, c) = (6, 5, 8);
             let mut b = ModelBuilder::new();
             let x = b.input("input", &[1, h, w, c]);
-            let (filter_shape, n) = if depthwise {
-                ([1, 3, 3, c], (9 * c) as usize)
-            } else {
-                ([c, 3, 3, c], (9 * c * c) as usize)
+            let conv = Conv3x3 {
+                channels: [c, c],
+                depthwise,
+                stride: 1,
+                padding: Padding::Same,
+                activation: Activation::None,
+                seed: 3,
             };
-            let filter: Vec<f32> = (0..n).map(|i| 0.5 * uniform(3, i)).collect();
-            let bias: Vec<f32> = (0..c as usize).map(|i| uniform(4, i)).collect();
-            let filter = b.const_f32("filter", &filter_shape, &filter).unwrap();
-            let bias = b.const_f32("bias", &[c], &bias).unwrap();
-            let t = b.activation("conv", &[1, h, w, c]);
-            let (code, options) = if depthwise {
-                (
-                    builtin::DEPTHWISE_CONV_2D,
-                    BuiltinOptions::DepthwiseConv2D(DepthwiseConv2DOptions {
-                        padding: Padding::Same,
-                        stride_w: 1,
-                        stride_h: 1,
-                        depth_multiplier: 1,
-                        activation: Activation::None,
-                        dilation_w: 1,
-                        dilation_h: 1,
-                    }),
-                )
-            } else {
-                (
-                    builtin::CONV_2D,
-                    BuiltinOptions::Conv2D(Conv2DOptions {
-                        padding: Padding::Same,
-                        stride_w: 1,
-                        stride_h: 1,
-                        activation: Activation::None,
-                        dilation_w: 1,
-                        dilation_h: 1,
-                    }),
-                )
-            };
-            b.op(code, &[x, filter, bias], &[t], options).unwrap();
+            let t = conv.add(&mut b, x, [h, w]);
             let y = b.activation("relu", &[1, h, w, c]);
             let relu = if relu6 { builtin::RELU6 } else { builtin::RELU };
             b.op(relu, &[t], &[y], BuiltinOptions::None).unwrap();
@@ -719,7 +756,6 @@ fn a_spatial_pad_is_folded_into_the_convolution_after_it() {
             let (h, w) = (9, 7);
             let [top, bottom, left, right] = [1, 2, 2, 1];
             let (ph, pw) = (h + top + bottom, w + left + right);
-            let (oh, ow) = ((ph - 3) / s + 1, (pw - 3) / s + 1);
             let mut b = ModelBuilder::new();
             let x = b.input("input", &[1, h, w, ic]);
             let paddings = b
@@ -728,43 +764,15 @@ fn a_spatial_pad_is_folded_into_the_convolution_after_it() {
             let padded = b.activation("padded", &[1, ph, pw, ic]);
             b.op(builtin::PAD, &[x, paddings], &[padded], BuiltinOptions::Pad)
                 .unwrap();
-            let (filter_shape, n) = if depthwise {
-                ([1, 3, 3, oc], (9 * oc) as usize)
-            } else {
-                ([oc, 3, 3, ic], (9 * oc * ic) as usize)
+            let conv = Conv3x3 {
+                channels: [ic, oc],
+                depthwise,
+                stride: s,
+                padding: Padding::Valid,
+                activation: Activation::Relu6,
+                seed: 5,
             };
-            let filter: Vec<f32> = (0..n).map(|i| 0.5 * uniform(5, i)).collect();
-            let bias: Vec<f32> = (0..oc as usize).map(|i| uniform(6, i)).collect();
-            let filter = b.const_f32("filter", &filter_shape, &filter).unwrap();
-            let bias = b.const_f32("bias", &[oc], &bias).unwrap();
-            let y = b.activation("conv", &[1, oh, ow, oc]);
-            let (code, options) = if depthwise {
-                (
-                    builtin::DEPTHWISE_CONV_2D,
-                    BuiltinOptions::DepthwiseConv2D(DepthwiseConv2DOptions {
-                        padding: Padding::Valid,
-                        stride_w: s,
-                        stride_h: s,
-                        depth_multiplier: 1,
-                        activation: Activation::Relu6,
-                        dilation_w: 1,
-                        dilation_h: 1,
-                    }),
-                )
-            } else {
-                (
-                    builtin::CONV_2D,
-                    BuiltinOptions::Conv2D(Conv2DOptions {
-                        padding: Padding::Valid,
-                        stride_w: s,
-                        stride_h: s,
-                        activation: Activation::Relu6,
-                        dilation_w: 1,
-                        dilation_h: 1,
-                    }),
-                )
-            };
-            b.op(code, &[padded, filter, bias], &[y], options).unwrap();
+            let y = conv.add(&mut b, padded, [ph, pw]);
             b.add_output(y).unwrap();
             if padded_is_output {
                 b.add_output(padded).unwrap();
