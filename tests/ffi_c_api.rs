@@ -167,6 +167,7 @@ fn bad_options_give_null_and_a_message_naming_the_key() {
             "max_delegated_partitions",
         ),
         (vec![("backend", "opengl")], "backend"),
+        (vec![("subgroups", "maybe")], "subgroups"),
         (vec![("log_level", "loud")], "log_level"),
     ] {
         let msg = plugin.make(&opts).expect_err("bad option accepted");
@@ -186,6 +187,7 @@ fn bad_options_give_null_and_a_message_naming_the_key() {
             ("backend", "any"),
             ("adapter", "llvmpipe"),
             ("cache_dir", "/tmp"),
+            ("subgroups", "0"),
             ("log_level", "warn"),
         ])
         .expect("valid options");

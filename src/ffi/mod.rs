@@ -41,7 +41,7 @@ pub use prepare::Snapshot;
 pub const VALID_OPTIONS: &str = "precision_loss_allowed (0|1|true|false), \
 precision (f32|f16|f32f16), max_delegated_partitions (integer >= 0, 0 = no limit), \
 backend (vulkan|metal|dx12|any), adapter (adapter name substring), cache_dir (directory), \
-log_level (off|error|warn|info|debug|trace)";
+subgroups (0|1|true|false), log_level (off|error|warn|info|debug|trace)";
 
 /// The most options one create call accepts.
 const MAX_OPTIONS: usize = 256;
@@ -62,6 +62,15 @@ fn bad_value(key: &str, value: &str, want: &str) -> String {
     format!("halfgpu: invalid value {value:?} for option {key:?} (expected {want}); valid options: {VALID_OPTIONS}")
 }
 
+/// A boolean option's value.
+fn flag(key: &str, value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" => Ok(true),
+        "0" | "false" => Ok(false),
+        _ => Err(bad_value(key, value, "0, 1, true or false")),
+    }
+}
+
 /// Parses key/value options with the meanings of [`GpuDelegateOptions`].
 pub fn parse_options<'a>(
     pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -73,13 +82,8 @@ pub fn parse_options<'a>(
     for (key, value) in pairs {
         let v = value.trim();
         match key {
-            "precision_loss_allowed" => {
-                o.gpu.precision_loss_allowed = match v.to_ascii_lowercase().as_str() {
-                    "1" | "true" => true,
-                    "0" | "false" => false,
-                    _ => return Err(bad_value(key, value, "0, 1, true or false")),
-                }
-            }
+            "precision_loss_allowed" => o.gpu.precision_loss_allowed = flag(key, value)?,
+            "subgroups" => o.gpu.request_subgroups = flag(key, value)?,
             "precision" => {
                 o.gpu.precision = Some(
                     Precision::parse(v)
