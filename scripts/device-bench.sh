@@ -17,8 +17,7 @@ dir=.devbench
 case "${1:-}" in
 prepare)
     cargo build --release -q --bin halfgpu --example write_mobilenet
-    mkdir -p "$dir"
-    grep -qx '/.devbench/' .git/info/exclude 2>/dev/null || echo '/.devbench/' >> .git/info/exclude
+    mkdir -p "$dir" # ignored by .gitignore; the device tool carries it when named in carry
     cp target/release/halfgpu "$dir/halfgpu"
     target/release/examples/write_mobilenet "$dir/mobilenet_v2.tflite"
     # The Vulkan loader as an amd64 package (the device machine is x86-64, Ubuntu-based).
