@@ -437,8 +437,8 @@ fn residual_model(k: Block) -> Model {
 }
 
 /// A residual ADD after a 1x1 convolution runs in the convolution's dispatch (one dispatch for
-/// both, for every 1x1 kernel: channels a multiple of 16, of 4, neither) and agrees with the
-/// CPU in F32 and F16; the convolution's activation comes before the sum, the ADD's after it.
+/// both, for every 1x1 kernel with and without subgroups: channels a multiple of 16, of 4,
+/// neither) and agrees with the CPU in F32 and F16; the convolution's activation comes before the sum, the ADD's after it.
 /// Also folded when the residual is computed after the convolution (the sum runs in the ADD's
 /// place), and with a PAD of the residual's channels (folded as well); not folded where the
 /// convolution's output is also a model output.
@@ -475,8 +475,9 @@ fn a_residual_add_is_folded_into_the_1x1_convolution() {
             t_is_output: true,
             ..block([5, 7, 16], Relu6, Relu)
         },
-        // Padded residuals: 8 -> 16 channels (vector kernel, 8 x 16), 4 -> 12 (8 x 8), 6 -> 7
-        // (scalar), and a padded residual computed after the convolution.
+        // Padded residuals: 8 -> 16 channels (vector kernels: 8 x 16 without subgroups, 4 x 16
+        // with), 4 -> 12 (8 x 8 / 4 x 16), 6 -> 7 (scalar), and a padded residual computed
+        // after the convolution.
         Block {
             out_c: 16,
             ..block([5, 7, 8], Linear, Relu)
@@ -511,11 +512,16 @@ fn a_residual_add_is_folded_into_the_1x1_convolution() {
             ..block([5, 7, 16], Linear, Relu6)
         },
     ];
-    for precision in [Precision::F32, Precision::F16] {
+    let modes = [Precision::F32, Precision::F16].map(|p| [(p, true), (p, false)]);
+    for (precision, subgroups) in modes.into_iter().flatten() {
         for k in cases {
-            let name = format!("{precision} {k:?}");
+            let name = format!("{precision} subgroups {subgroups} {k:?}");
             let model = residual_model(k);
-            let Some(gpu) = common::gpu_delegate(precision) else {
+            let Some(gpu) = common::gpu_delegate_with(
+                GpuDelegateOptions::default()
+                    .precision(precision)
+                    .request_subgroups(subgroups),
+            ) else {
                 return;
             };
             if gpu.effective_precision() != precision {
@@ -566,9 +572,6 @@ fn face_detection_short_range_counters_and_memory() {
     check("face_detection_short_range", &model);
 }
 
-/// A standalone RELU6 / RELU after a convolution (3x3, depthwise) without activation becomes
-/// its activation: one dispatch, the CPU's result in F32 and F16; not when the convolution's
-/// output is a model output too.
 /// A 3x3 CONV_2D or DEPTHWISE_CONV_2D (multiplier 1) with seeded weights and a bias, for the
 /// fold tests.
 struct Conv3x3 {
@@ -634,6 +637,9 @@ impl Conv3x3 {
     }
 }
 
+/// A standalone RELU6 / RELU after a convolution (3x3, depthwise) without activation becomes
+/// its activation: one dispatch, the CPU's result in F32 and F16; not when the convolution's
+/// output is a model output too.
 #[test]
 fn a_standalone_relu_is_folded_into_the_convolution_before_it() {
     for precision in [Precision::F32, Precision::F16] {
