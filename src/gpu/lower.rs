@@ -385,7 +385,8 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 // and one kernel compiles faster than three), or 4 x 16 up to 16 channels;
                 // about 30% less time than the kernels without subgroups. Without them, 8 x 16
                 // (about 8% less CPU than 8 x 8; 16 x 8, 4 x 16, 12 x 8 and 16 x 16 were no
-                // better). Four input channels are read per vector load.
+                // better). Four input channels are read per vector load. The per-lane unrolled
+                // kernels exist only in the module without subgroups.
                 let pixels = n * oh * ow;
                 let (file, entry, tp, tc) = match (ic % 4, oc % 16, oc % 4) {
                     (0, _, 0) if limits.subgroups && oc > 16 => {
@@ -394,8 +395,8 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     (0, _, 0) if limits.subgroups => {
                         (ShaderFile::ConvSubgroup, "conv2d_1x1_sg_4x16", 4, 16)
                     }
-                    (0, 0, _) => (limits.conv_file(), "conv2d_1x1_v4_8x16", 8, 16),
-                    (0, _, 0) => (limits.conv_file(), "conv2d_1x1_v4_8x8", 8, 8),
+                    (0, 0, _) => (ShaderFile::Conv, "conv2d_1x1_v4_8x16", 8, 16),
+                    (0, _, 0) => (ShaderFile::Conv, "conv2d_1x1_v4_8x8", 8, 8),
                     _ => (limits.conv_file(), "conv2d_1x1_tiled", 8, 8),
                 };
                 // Binding 5, the residual operand of a folded ADD: none until
@@ -418,7 +419,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 let (file, entry, tc) = match (limits.subgroups, oc % 16) {
                     (true, 0) => (ShaderFile::ConvSubgroup, "conv2d_3x3_c3_sg_16", 16),
                     (true, _) => (ShaderFile::ConvSubgroup, "conv2d_3x3_c3_sg_8", 8),
-                    (false, _) => (limits.conv_file(), "conv2d_3x3_c3", 8),
+                    (false, _) => (ShaderFile::Conv, "conv2d_3x3_c3", 8),
                 };
                 DispatchSpec {
                     file,
