@@ -37,9 +37,9 @@ fn relu_like(op: &Op) -> Option<Activation> {
     }
 }
 
-/// A PAD node that pads only the height and width of a rank-4 tensor with zeros: its input,
-/// the input's height and width, and the rows and columns added before them.
-fn spatial_pad(graph: &Graph, node: usize) -> Option<(TensorId, [usize; 2], [usize; 2])> {
+/// A PAD node of a rank-4 tensor with constant paddings: its input and the 8 padding amounts
+/// (before and after, per dimension).
+fn pad_node(graph: &Graph, node: usize) -> Option<(TensorId, Vec<i64>)> {
     let node = &graph.nodes[node];
     if !matches!(node.op, Op::Pad) {
         return None;
@@ -47,28 +47,27 @@ fn spatial_pad(graph: &Graph, node: usize) -> Option<(TensorId, [usize; 2], [usi
     let (x, pads) = (node.input(0)?, node.input(1)?);
     let pads = &graph.tensors[pads];
     let p = lower::int_values(pads.dtype, pads.data.as_ref()?)?;
-    let xs = &graph.tensors[x].shape;
-    let spatial_only = p.len() == 8
-        && [p[0], p[1], p[6], p[7]].iter().all(|&v| v == 0)
-        && p[2..6].iter().all(|&v| v >= 0);
-    let before = [usize::try_from(p[2]).ok()?, usize::try_from(p[4]).ok()?];
-    (spatial_only && xs.len() == 4).then_some((x, [xs[1], xs[2]], before))
+    (p.len() == 8 && graph.tensors[x].shape.len() == 4).then_some((x, p))
 }
 
-/// The channel padding of a PAD node that pads only the last dimension of a rank-4 tensor, at
-/// its end, with zeros: the input and its channel count.
+/// A PAD node that pads only the height and width with zeros: its input, the input's height
+/// and width, and the rows and columns added before them.
+fn spatial_pad(graph: &Graph, node: usize) -> Option<(TensorId, [usize; 2], [usize; 2])> {
+    let (x, p) = pad_node(graph, node)?;
+    let xs = &graph.tensors[x].shape;
+    let spatial_only = [p[0], p[1], p[6], p[7]] == [0; 4] && p[2..6].iter().all(|&v| v >= 0);
+    let before = [usize::try_from(p[2]).ok()?, usize::try_from(p[4]).ok()?];
+    spatial_only.then_some((x, [xs[1], xs[2]], before))
+}
+
+/// The channel padding of a PAD node that pads only the last dimension, at its end, with
+/// zeros: the input and its channel count.
 fn channel_pad(graph: &Graph, node: usize) -> Option<(TensorId, usize)> {
-    let node = &graph.nodes[node];
-    if !matches!(node.op, Op::Pad) {
-        return None;
-    }
-    let (x, pads, y) = (node.input(0)?, node.input(1)?, *node.outputs.first()?);
-    let pads = &graph.tensors[pads];
-    let p = lower::int_values(pads.dtype, pads.data.as_ref()?)?;
+    let (x, p) = pad_node(graph, node)?;
+    let y = *graph.nodes[node].outputs.first()?;
     let (xs, ys) = (&graph.tensors[x].shape, &graph.tensors[y].shape);
-    let only_channels_after = p.len() == 8 && p[..7].iter().all(|&v| v == 0) && p[7] >= 0;
-    (only_channels_after && xs.len() == 4 && ys.len() == 4 && xs[..3] == ys[..3])
-        .then_some((x, xs[3]))
+    let only_channels_after = p[..7].iter().all(|&v| v == 0) && p[7] >= 0;
+    (only_channels_after && ys.len() == 4 && xs[..3] == ys[..3]).then_some((x, xs[3]))
 }
 
 impl Folds {
