@@ -3,6 +3,7 @@
 use halfgpu::gpu::{GpuDelegate, GpuDelegateOptions, Precision};
 use halfgpu::model::Model;
 use halfgpu::runtime::Interpreter;
+use std::time::Instant;
 
 /// Where to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -57,39 +58,94 @@ pub struct GpuInfo {
     pub device_ms: f64,
 }
 
+/// Wall-clock milliseconds of [`BackendArgs::load`].
+pub struct LoadTimes {
+    /// Reading and parsing the model file.
+    pub parse_ms: f64,
+    /// Planning and compiling, after both the model and the device were ready.
+    pub build_ms: f64,
+    /// From the start to a built interpreter: parsing and opening the device overlap.
+    pub total_ms: f64,
+}
+
+/// The opened GPU delegate and what it reports, before any model is built with it.
+type OpenedGpu = (GpuDelegate, GpuInfo);
+
 impl BackendArgs {
+    /// Reads the model at `path` and builds its interpreter, opening the GPU device on a second
+    /// thread meanwhile: neither needs the other, and opening a Vulkan device takes about as
+    /// long as parsing a model.
+    pub fn load(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<(Interpreter, Option<GpuInfo>, LoadTimes), Box<dyn std::error::Error>> {
+        let started = Instant::now();
+        let (model, gpu) = std::thread::scope(|scope| {
+            let gpu = scope.spawn(|| self.open_gpu());
+            let model = halfgpu::model::read_model_file(path);
+            let parse_ms = started.elapsed().as_secs_f64() * 1e3;
+            let gpu = gpu
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (model.map(|m| (m, parse_ms)), gpu)
+        });
+        let (model, parse_ms) = model?;
+        let build_started = Instant::now();
+        let (it, info) = self.build_with(&model, gpu?)?;
+        let times = LoadTimes {
+            parse_ms,
+            build_ms: build_started.elapsed().as_secs_f64() * 1e3,
+            total_ms: started.elapsed().as_secs_f64() * 1e3,
+        };
+        Ok((it, info, times))
+    }
+
     /// Builds the interpreter these options describe.
     pub fn build(
         &self,
         model: &Model,
     ) -> Result<(Interpreter, Option<GpuInfo>), Box<dyn std::error::Error>> {
+        let gpu = self.open_gpu()?;
+        self.build_with(model, gpu)
+    }
+
+    /// Opens the GPU delegate when these options ask for one.
+    fn open_gpu(&self) -> Result<Option<OpenedGpu>, halfgpu::gpu::GpuError> {
+        if self.delegate == DelegateKind::Cpu {
+            return Ok(None);
+        }
+        let mut options = GpuDelegateOptions::default()
+            .precision_loss_allowed(self.precision_loss_allowed)
+            .max_delegated_partitions(self.max_partitions);
+        options.precision = self.precision;
+        if let Some(a) = &self.adapter {
+            options = options.adapter(a.clone());
+        }
+        if let Some(dir) = &self.cache_dir {
+            options = options.cache_dir(dir.clone());
+        }
+        let started = Instant::now();
+        let gpu = GpuDelegate::new(options)?;
+        let info = GpuInfo {
+            adapter: gpu.context().summary(),
+            precision: gpu.effective_precision(),
+            note: gpu.precision_note().map(str::to_string),
+            memory: gpu.memory_handle(),
+            context: gpu.context().clone(),
+            device_ms: started.elapsed().as_secs_f64() * 1e3,
+        };
+        Ok(Some((gpu, info)))
+    }
+
+    fn build_with(
+        &self,
+        model: &Model,
+        gpu: Option<OpenedGpu>,
+    ) -> Result<(Interpreter, Option<GpuInfo>), Box<dyn std::error::Error>> {
         let builder = Interpreter::builder(model).threads(self.threads);
-        match self.delegate {
-            DelegateKind::Cpu => Ok((builder.build()?, None)),
-            DelegateKind::Gpu => {
-                let mut options = GpuDelegateOptions::default()
-                    .precision_loss_allowed(self.precision_loss_allowed)
-                    .max_delegated_partitions(self.max_partitions);
-                options.precision = self.precision;
-                if let Some(a) = &self.adapter {
-                    options = options.adapter(a.clone());
-                }
-                if let Some(dir) = &self.cache_dir {
-                    options = options.cache_dir(dir.clone());
-                }
-                let started = std::time::Instant::now();
-                let gpu = GpuDelegate::new(options)?;
-                let device_ms = started.elapsed().as_secs_f64() * 1e3;
-                let info = GpuInfo {
-                    adapter: gpu.context().summary(),
-                    precision: gpu.effective_precision(),
-                    note: gpu.precision_note().map(str::to_string),
-                    memory: gpu.memory_handle(),
-                    context: gpu.context().clone(),
-                    device_ms,
-                };
-                Ok((builder.delegate(gpu).build()?, Some(info)))
-            }
+        match gpu {
+            None => Ok((builder.build()?, None)),
+            Some((gpu, info)) => Ok((builder.delegate(gpu).build()?, Some(info))),
         }
     }
 }

@@ -15,8 +15,7 @@ pub fn profile(
     trace: Option<&std::path::Path>,
     json: bool,
 ) -> Result<String, Box<dyn std::error::Error>> {
-    let model = halfgpu::model::read_model_file(path)?;
-    let (mut it, gpu) = backend.build(&model)?;
+    let (mut it, gpu, _) = backend.load(path)?;
     for i in 0..it.input_count() {
         if let Ok(x) = it.input_mut::<f32>(i) {
             x.iter_mut()

@@ -17,10 +17,8 @@ pub fn run_model(
     use halfgpu::model::TensorType;
     use halfgpu::npz::NpArray;
     use rand::{Rng, SeedableRng};
-    let model = halfgpu::model::read_model_file(path)?;
-    let start = std::time::Instant::now();
-    let (mut it, gpu) = backend.build(&model)?;
-    let build_ms = start.elapsed().as_secs_f64() * 1e3;
+    let (mut it, gpu, load) = backend.load(path)?;
+    let load_ms = load.total_ms;
     if let Some(g) = &gpu {
         let _ = writeln!(text, "GPU: {}", g.adapter);
         let _ = writeln!(
@@ -133,7 +131,7 @@ pub fn run_model(
     }
     let _ = writeln!(
         text,
-        "build {build_ms:.1} ms, invoke {invoke_ms:.2} ms ({threads} thread(s))"
+        "load {load_ms:.1} ms, invoke {invoke_ms:.2} ms ({threads} thread(s))"
     );
     if let Some(out) = outputs {
         halfgpu::npz::write_npz(out, &saved)?;
@@ -146,7 +144,7 @@ pub fn run_model(
             "delegate": format!("{:?}", backend.delegate).to_lowercase(),
             "effective_precision": gpu.as_ref().map(|g| g.precision.to_string()),
             "adapter": gpu.as_ref().map(|g| g.adapter.clone()),
-            "build_ms": build_ms,
+            "load_ms": load_ms,
             "invoke_ms": invoke_ms,
             "outputs": summaries,
             "partitions": report.as_ref().map(|r| r.partitions.clone()),
