@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use super::device::{GpuContext, GpuError};
 use super::precision::Precision;
+use super::shader::{entry_sizes, parse_wgsl};
 use super::shaders::ShaderFile;
 use super::smoke::Scopes;
 
@@ -69,13 +70,59 @@ struct DiskCache {
 /// making it, so different keys are made in parallel and one key never twice.
 type Slot<T> = Arc<Mutex<Option<Arc<T>>>>;
 
+/// A shader module and how much code each of its entry points reaches.
+struct Module {
+    shader: wgpu::ShaderModule,
+    entry_sizes: HashMap<String, usize>,
+}
+
 /// The shader modules and pipelines of one device (see the module documentation).
 #[derive(Default)]
 pub(crate) struct PipelineStore {
-    modules: Mutex<HashMap<(Precision, ShaderFile), Slot<wgpu::ShaderModule>>>,
+    modules: Mutex<HashMap<(Precision, ShaderFile), Slot<Module>>>,
     pipelines: Mutex<HashMap<PipelineKey, Slot<wgpu::ComputePipeline>>>,
     disk: Mutex<Option<DiskCache>>,
     stats: Mutex<PipelineStats>,
+}
+
+/// Runs `job` on every item, on as many threads as there are cores (at most one per item),
+/// and returns the first error; after an error, threads take no new items.
+fn in_parallel<T: Sync>(
+    items: &[T],
+    job: impl Fn(&T) -> Result<(), GpuError> + Sync,
+) -> Result<(), GpuError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().try_for_each(job);
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let first_error: Mutex<Option<GpuError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                if lock(&first_error).is_some() {
+                    break;
+                }
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(item) = items.get(i) else {
+                    break;
+                };
+                if let Err(e) = job(item) {
+                    lock(&first_error).get_or_insert(e);
+                    break;
+                }
+            });
+        }
+    });
+    match first_error
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+    {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -106,7 +153,8 @@ impl PipelineStore {
 
     /// Creates the pipelines of `wanted` that do not exist yet, on several threads where there
     /// are several to create and more than one core (drivers that compile at pipeline creation
-    /// do that work in parallel). The first error is returned.
+    /// do that work in parallel): their shader modules first, then the pipelines, those whose
+    /// entry points reach the most code first. The first error is returned.
     pub(crate) fn prepare(
         &self,
         ctx: &GpuContext,
@@ -128,38 +176,27 @@ impl PipelineStore {
                 }
             }
         }
-        let threads = std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(missing.len());
-        if threads <= 1 {
-            for &(file, entry) in &missing {
-                self.make(ctx, precision, file, entry)?;
+        let device = ctx.device();
+        let mut files: Vec<ShaderFile> = Vec::new();
+        for &(file, _) in &missing {
+            if !files.contains(&file) {
+                files.push(file);
             }
-            return Ok(());
         }
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let first_error: Mutex<Option<GpuError>> = Mutex::new(None);
-        std::thread::scope(|scope| {
-            for _ in 0..threads {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(&(file, entry)) = missing.get(i) else {
-                        break;
-                    };
-                    if let Err(e) = self.make(ctx, precision, file, entry) {
-                        lock(&first_error).get_or_insert(e);
-                        break;
-                    }
-                });
-            }
-        });
-        match first_error
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner)
-        {
-            Some(e) => Err(e),
-            None => Ok(()),
+        in_parallel(&files, |&file| {
+            self.module(device, precision, file).map(drop)
+        })?;
+        let mut sized = Vec::with_capacity(missing.len());
+        for (file, entry) in missing {
+            let module = self.module(device, precision, file)?;
+            let size = module.entry_sizes.get(entry).copied().unwrap_or(0);
+            sized.push((size, file, entry));
         }
+        // Largest first: the biggest kernel started last would be compiled alone at the end.
+        sized.sort_by_key(|&(size, ..)| std::cmp::Reverse(size));
+        in_parallel(&sized, |&(_, file, entry)| {
+            self.make(ctx, precision, file, entry).map(drop)
+        })
     }
 
     /// The pipeline for `entry` of `file` in `precision`, created on first request.
@@ -203,7 +240,7 @@ impl PipelineStore {
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(entry),
             layout: None,
-            module: &module,
+            module: &module.shader,
             entry_point: Some(entry),
             compilation_options: Default::default(),
             cache: cache.as_ref(),
@@ -230,7 +267,7 @@ impl PipelineStore {
         device: &wgpu::Device,
         precision: Precision,
         file: ShaderFile,
-    ) -> Result<Arc<wgpu::ShaderModule>, GpuError> {
+    ) -> Result<Arc<Module>, GpuError> {
         let slot = lock(&self.modules)
             .entry((precision, file))
             .or_default()
@@ -240,14 +277,18 @@ impl PipelineStore {
             return Ok(m.clone());
         }
         let started = Instant::now();
-        let source = file.source(precision);
+        let parsed = parse_wgsl(file.file_name(), &file.source(precision))?;
+        let entry_sizes = entry_sizes(&parsed);
         let scopes = Scopes::push(device);
-        let m = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(file.file_name()),
-            source: wgpu::ShaderSource::Wgsl(source.into()),
+            source: wgpu::ShaderSource::Naga(std::borrow::Cow::Owned(parsed)),
         });
         scopes.pop(&format!("compiling {} ({precision})", file.file_name()))?;
-        let m = Arc::new(m);
+        let m = Arc::new(Module {
+            shader,
+            entry_sizes,
+        });
         *slot = Some(m.clone());
         let mut stats = lock(&self.stats);
         stats.shader_modules += 1;
