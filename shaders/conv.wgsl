@@ -1,7 +1,8 @@
 // Convolutions: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV. NHWC activations;
 // filters OHWI (CONV_2D, TRANSPOSE_CONV), [1, H, W, C] (DEPTHWISE), [out, in] (FULLY_CONNECTED).
 // Bias and the fused activation are applied in the same pass; the 1x1 kernels can also add a
-// residual operand (an ADD folded into the convolution, see `Conv.res`).
+// residual operand (an ADD folded into the convolution, see `Conv.res`) and apply a PRELU
+// (see `EPI_RESIDUAL`).
 // Products are summed in A over short runs (one filter tap, or 16 input channels), and the runs
 // are added in f32: in F16 mode most arithmetic stays f16 while long reductions do not lose
 // precision with their length.
@@ -34,6 +35,16 @@ struct Conv {
 // kernels without one.
 @group(0) @binding(5) var<storage, read_write> resid: array<T>;
 @group(0) @binding(5) var<storage, read_write> resid4: array<vec4<T>>;
+// The slopes of a PRELU folded into a 1x1 kernel, one per output channel; a placeholder for
+// the entry points without one.
+@group(0) @binding(6) var<storage, read_write> alpha: array<T>;
+@group(0) @binding(6) var<storage, read_write> alpha4: array<vec4<T>>;
+
+// What a 1x1 kernel does after its activation: bits of a constant argument of its body (each
+// entry point passes its own, so no kernel keeps a branch for what it does not do). Add the
+// residual operand of a folded ADD, then apply a folded PRELU.
+const EPI_RESIDUAL: u32 = 1u;
+const EPI_PRELU: u32 = 2u;
 
 // Four output channels from the vector views (out_c % 4 == 0); c4 = channel / 4.
 fn bias_v4(c4: u32) -> vec4<f32> {
@@ -62,23 +73,35 @@ fn residual1(px: u32, c: u32, r: A) -> A {
     return activate(A(T(r)) + s, (p.res & 15u) - 1u);
 }
 
-// store_v4 for the 1x1 kernels (`at` = px * out_c / 4 + c4), with the residual ADD when `res`
-// (a constant in each entry point: the kernels without a residual keep no branch for it).
-fn store_1x1_v4(at: u32, px: u32, c4: u32, v: vec4<f32>, res: bool) {
+// A folded PRELU of channels 4 * `c4`.. (or channel `c`), applied to `r` rounded to the storage
+// type as the separate PRELU would have read it.
+fn prelu4(c4: u32, r: vec4<A>) -> vec4<A> {
+    let u = vec4<A>(vec4<T>(r));
+    return select(u * vec4<A>(alpha4[c4]), u, u >= vec4<A>(A(0.0)));
+}
+
+fn prelu1(c: u32, r: A) -> A {
+    let u = A(T(r));
+    return select(u * A(alpha[c]), u, u >= A(0.0));
+}
+
+// store_v4 for the 1x1 kernels (`at` = px * out_c / 4 + c4), with the `epi` bits (`EPI_RESIDUAL`, `EPI_PRELU`).
+fn store_1x1_v4(at: u32, px: u32, c4: u32, v: vec4<f32>, epi: u32) {
     var r = activate4(vec4<A>(v), p.act);
-    if (res) { r = residual4(px, c4, r); }
+    if ((epi & EPI_RESIDUAL) != 0u) { r = residual4(px, c4, r); }
+    if ((epi & EPI_PRELU) != 0u) { r = prelu4(c4, r); }
     y4[at] = vec4<T>(r);
 }
 
-// store4 for the 1x1 kernels: channels co.. of pixel px, with the residual ADD when `res` (as in
-// store_1x1_v4).
-fn store4_1x1(px: u32, co: u32, v: vec4<A>, res: bool) {
+// store4 for the 1x1 kernels: channels co.. of pixel px, with the `epi` bits (`EPI_RESIDUAL`, `EPI_PRELU`).
+fn store4_1x1(px: u32, co: u32, v: vec4<A>, epi: u32) {
     let r = activate4(v, p.act);
     let base = px * p.out_c;
     for (var j = 0u; j < 4u; j++) {
         if (co + j < p.out_c) {
             var o = r[j];
-            if (res) { o = residual1(px, co + j, o); }
+            if ((epi & EPI_RESIDUAL) != 0u) { o = residual1(px, co + j, o); }
+            if ((epi & EPI_PRELU) != 0u) { o = prelu1(co + j, o); }
             y[base + co + j] = T(o);
         }
     }
@@ -381,16 +404,26 @@ fn transpose_conv(@builtin(global_invocation_id) gid: vec3<u32>) {
 // accumulated in f32. grid: x = ceil(pixels / 8), y = ceil(out_c / 8).
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_1x1_tiled(@builtin(global_invocation_id) gid: vec3<u32>) {
-    conv2d_1x1_tiled_body(gid, false);
+    conv2d_1x1_tiled_body(gid, 0u);
 }
 
-// conv2d_1x1_tiled with a residual ADD folded in (see `Conv.res`).
+// conv2d_1x1_tiled with a residual ADD, a PRELU or both folded in (see `EPI_RESIDUAL`).
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_1x1_tiled_res(@builtin(global_invocation_id) gid: vec3<u32>) {
-    conv2d_1x1_tiled_body(gid, true);
+    conv2d_1x1_tiled_body(gid, EPI_RESIDUAL);
 }
 
-fn conv2d_1x1_tiled_body(gid: vec3<u32>, res: bool) {
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_tiled_prelu(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_tiled_body(gid, EPI_PRELU);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_tiled_res_prelu(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_tiled_body(gid, EPI_RESIDUAL | EPI_PRELU);
+}
+
+fn conv2d_1x1_tiled_body(gid: vec3<u32>, epi: u32) {
     let pixels = p.batch * p.out_h * p.out_w;
     let p0 = gid.x * 8u;
     let co = gid.y * 8u;
@@ -434,20 +467,20 @@ fn conv2d_1x1_tiled_body(gid: vec3<u32>, res: bool) {
         l6 += vec4<f32>(v6 * wl); h6 += vec4<f32>(v6 * wh);
         l7 += vec4<f32>(v7 * wl); h7 += vec4<f32>(v7 * wh);
     }
-    store_pair(p0, pixels, co, l0, h0, res);
-    store_pair(p0 + 1u, pixels, co, l1, h1, res);
-    store_pair(p0 + 2u, pixels, co, l2, h2, res);
-    store_pair(p0 + 3u, pixels, co, l3, h3, res);
-    store_pair(p0 + 4u, pixels, co, l4, h4, res);
-    store_pair(p0 + 5u, pixels, co, l5, h5, res);
-    store_pair(p0 + 6u, pixels, co, l6, h6, res);
-    store_pair(p0 + 7u, pixels, co, l7, h7, res);
+    store_pair(p0, pixels, co, l0, h0, epi);
+    store_pair(p0 + 1u, pixels, co, l1, h1, epi);
+    store_pair(p0 + 2u, pixels, co, l2, h2, epi);
+    store_pair(p0 + 3u, pixels, co, l3, h3, epi);
+    store_pair(p0 + 4u, pixels, co, l4, h4, epi);
+    store_pair(p0 + 5u, pixels, co, l5, h5, epi);
+    store_pair(p0 + 6u, pixels, co, l6, h6, epi);
+    store_pair(p0 + 7u, pixels, co, l7, h7, epi);
 }
 
-fn store_pair(px: u32, pixels: u32, co: u32, lo: vec4<f32>, hi: vec4<f32>, res: bool) {
+fn store_pair(px: u32, pixels: u32, co: u32, lo: vec4<f32>, hi: vec4<f32>, epi: u32) {
     if (px < pixels) {
-        store4_1x1(px, co, vec4<A>(lo), res);
-        if (co + 4u < p.out_c) { store4_1x1(px, co + 4u, vec4<A>(hi), res); }
+        store4_1x1(px, co, vec4<A>(lo), epi);
+        if (co + 4u < p.out_c) { store4_1x1(px, co + 4u, vec4<A>(hi), epi); }
     }
 }
 

@@ -13,16 +13,26 @@
 // grid: x = ceil(pixels / 4), y = ceil(out_c / 32); workgroup 64 x 1 x 1.
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_1x1_sg_4x32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
-    conv2d_1x1_sg_4x32_body(gid, sid, false);
+    conv2d_1x1_sg_4x32_body(gid, sid, 0u);
 }
 
-// conv2d_1x1_sg_4x32 with a residual ADD folded in (see `Conv.res`).
+// conv2d_1x1_sg_4x32 with a residual ADD, a PRELU or both folded in (see `EPI_RESIDUAL`).
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_1x1_sg_4x32_res(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
-    conv2d_1x1_sg_4x32_body(gid, sid, true);
+    conv2d_1x1_sg_4x32_body(gid, sid, EPI_RESIDUAL);
 }
 
-fn conv2d_1x1_sg_4x32_body(gid: vec3<u32>, sid: u32, res: bool) {
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_sg_4x32_prelu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+    conv2d_1x1_sg_4x32_body(gid, sid, EPI_PRELU);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_sg_4x32_res_prelu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+    conv2d_1x1_sg_4x32_body(gid, sid, EPI_RESIDUAL | EPI_PRELU);
+}
+
+fn conv2d_1x1_sg_4x32_body(gid: vec3<u32>, sid: u32, epi: u32) {
     let pixels = p.batch * p.out_h * p.out_w;
     let p0 = gid.x * 4u;
     let co = gid.y * 32u;
@@ -78,47 +88,47 @@ fn conv2d_1x1_sg_4x32_body(gid: vec3<u32>, sid: u32, res: bool) {
     let oc4 = p.out_c / 4u;
     if (p0 + 0u < pixels) {
         let at = (p0 + 0u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 0u, c4, a0_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 0u, c4 + 1u, a0_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 0u, c4 + 2u, a0_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 0u, c4 + 3u, a0_3, res); }
-        if (c4 + 4u < oc4) { store_1x1_v4(at + 4u, p0 + 0u, c4 + 4u, a0_4, res); }
-        if (c4 + 5u < oc4) { store_1x1_v4(at + 5u, p0 + 0u, c4 + 5u, a0_5, res); }
-        if (c4 + 6u < oc4) { store_1x1_v4(at + 6u, p0 + 0u, c4 + 6u, a0_6, res); }
-        if (c4 + 7u < oc4) { store_1x1_v4(at + 7u, p0 + 0u, c4 + 7u, a0_7, res); }
+        store_1x1_v4(at, p0 + 0u, c4, a0_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 0u, c4 + 1u, a0_1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 0u, c4 + 2u, a0_2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 0u, c4 + 3u, a0_3, epi); }
+        if (c4 + 4u < oc4) { store_1x1_v4(at + 4u, p0 + 0u, c4 + 4u, a0_4, epi); }
+        if (c4 + 5u < oc4) { store_1x1_v4(at + 5u, p0 + 0u, c4 + 5u, a0_5, epi); }
+        if (c4 + 6u < oc4) { store_1x1_v4(at + 6u, p0 + 0u, c4 + 6u, a0_6, epi); }
+        if (c4 + 7u < oc4) { store_1x1_v4(at + 7u, p0 + 0u, c4 + 7u, a0_7, epi); }
     }
     if (p0 + 1u < pixels) {
         let at = (p0 + 1u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 1u, c4, a1_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 1u, c4 + 1u, a1_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 1u, c4 + 2u, a1_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 1u, c4 + 3u, a1_3, res); }
-        if (c4 + 4u < oc4) { store_1x1_v4(at + 4u, p0 + 1u, c4 + 4u, a1_4, res); }
-        if (c4 + 5u < oc4) { store_1x1_v4(at + 5u, p0 + 1u, c4 + 5u, a1_5, res); }
-        if (c4 + 6u < oc4) { store_1x1_v4(at + 6u, p0 + 1u, c4 + 6u, a1_6, res); }
-        if (c4 + 7u < oc4) { store_1x1_v4(at + 7u, p0 + 1u, c4 + 7u, a1_7, res); }
+        store_1x1_v4(at, p0 + 1u, c4, a1_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 1u, c4 + 1u, a1_1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 1u, c4 + 2u, a1_2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 1u, c4 + 3u, a1_3, epi); }
+        if (c4 + 4u < oc4) { store_1x1_v4(at + 4u, p0 + 1u, c4 + 4u, a1_4, epi); }
+        if (c4 + 5u < oc4) { store_1x1_v4(at + 5u, p0 + 1u, c4 + 5u, a1_5, epi); }
+        if (c4 + 6u < oc4) { store_1x1_v4(at + 6u, p0 + 1u, c4 + 6u, a1_6, epi); }
+        if (c4 + 7u < oc4) { store_1x1_v4(at + 7u, p0 + 1u, c4 + 7u, a1_7, epi); }
     }
     if (p0 + 2u < pixels) {
         let at = (p0 + 2u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 2u, c4, a2_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 2u, c4 + 1u, a2_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 2u, c4 + 2u, a2_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 2u, c4 + 3u, a2_3, res); }
-        if (c4 + 4u < oc4) { store_1x1_v4(at + 4u, p0 + 2u, c4 + 4u, a2_4, res); }
-        if (c4 + 5u < oc4) { store_1x1_v4(at + 5u, p0 + 2u, c4 + 5u, a2_5, res); }
-        if (c4 + 6u < oc4) { store_1x1_v4(at + 6u, p0 + 2u, c4 + 6u, a2_6, res); }
-        if (c4 + 7u < oc4) { store_1x1_v4(at + 7u, p0 + 2u, c4 + 7u, a2_7, res); }
+        store_1x1_v4(at, p0 + 2u, c4, a2_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 2u, c4 + 1u, a2_1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 2u, c4 + 2u, a2_2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 2u, c4 + 3u, a2_3, epi); }
+        if (c4 + 4u < oc4) { store_1x1_v4(at + 4u, p0 + 2u, c4 + 4u, a2_4, epi); }
+        if (c4 + 5u < oc4) { store_1x1_v4(at + 5u, p0 + 2u, c4 + 5u, a2_5, epi); }
+        if (c4 + 6u < oc4) { store_1x1_v4(at + 6u, p0 + 2u, c4 + 6u, a2_6, epi); }
+        if (c4 + 7u < oc4) { store_1x1_v4(at + 7u, p0 + 2u, c4 + 7u, a2_7, epi); }
     }
     if (p0 + 3u < pixels) {
         let at = (p0 + 3u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 3u, c4, a3_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 3u, c4 + 1u, a3_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 3u, c4 + 2u, a3_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 3u, c4 + 3u, a3_3, res); }
-        if (c4 + 4u < oc4) { store_1x1_v4(at + 4u, p0 + 3u, c4 + 4u, a3_4, res); }
-        if (c4 + 5u < oc4) { store_1x1_v4(at + 5u, p0 + 3u, c4 + 5u, a3_5, res); }
-        if (c4 + 6u < oc4) { store_1x1_v4(at + 6u, p0 + 3u, c4 + 6u, a3_6, res); }
-        if (c4 + 7u < oc4) { store_1x1_v4(at + 7u, p0 + 3u, c4 + 7u, a3_7, res); }
+        store_1x1_v4(at, p0 + 3u, c4, a3_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 3u, c4 + 1u, a3_1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 3u, c4 + 2u, a3_2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 3u, c4 + 3u, a3_3, epi); }
+        if (c4 + 4u < oc4) { store_1x1_v4(at + 4u, p0 + 3u, c4 + 4u, a3_4, epi); }
+        if (c4 + 5u < oc4) { store_1x1_v4(at + 5u, p0 + 3u, c4 + 5u, a3_5, epi); }
+        if (c4 + 6u < oc4) { store_1x1_v4(at + 6u, p0 + 3u, c4 + 6u, a3_6, epi); }
+        if (c4 + 7u < oc4) { store_1x1_v4(at + 7u, p0 + 3u, c4 + 7u, a3_7, epi); }
     }
 }
 
@@ -126,16 +136,26 @@ fn conv2d_1x1_sg_4x32_body(gid: vec3<u32>, sid: u32, res: bool) {
 // grid: x = ceil(pixels / 4), y = ceil(out_c / 16); workgroup 64 x 1 x 1.
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_1x1_sg_4x16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
-    conv2d_1x1_sg_4x16_body(gid, sid, false);
+    conv2d_1x1_sg_4x16_body(gid, sid, 0u);
 }
 
-// conv2d_1x1_sg_4x16 with a residual ADD folded in (see `Conv.res`).
+// conv2d_1x1_sg_4x16 with a residual ADD, a PRELU or both folded in (see `EPI_RESIDUAL`).
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_1x1_sg_4x16_res(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
-    conv2d_1x1_sg_4x16_body(gid, sid, true);
+    conv2d_1x1_sg_4x16_body(gid, sid, EPI_RESIDUAL);
 }
 
-fn conv2d_1x1_sg_4x16_body(gid: vec3<u32>, sid: u32, res: bool) {
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_sg_4x16_prelu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+    conv2d_1x1_sg_4x16_body(gid, sid, EPI_PRELU);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_sg_4x16_res_prelu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+    conv2d_1x1_sg_4x16_body(gid, sid, EPI_RESIDUAL | EPI_PRELU);
+}
+
+fn conv2d_1x1_sg_4x16_body(gid: vec3<u32>, sid: u32, epi: u32) {
     let pixels = p.batch * p.out_h * p.out_w;
     let p0 = gid.x * 4u;
     let co = gid.y * 16u;
@@ -179,31 +199,31 @@ fn conv2d_1x1_sg_4x16_body(gid: vec3<u32>, sid: u32, res: bool) {
     let oc4 = p.out_c / 4u;
     if (p0 + 0u < pixels) {
         let at = (p0 + 0u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 0u, c4, a0_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 0u, c4 + 1u, a0_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 0u, c4 + 2u, a0_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 0u, c4 + 3u, a0_3, res); }
+        store_1x1_v4(at, p0 + 0u, c4, a0_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 0u, c4 + 1u, a0_1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 0u, c4 + 2u, a0_2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 0u, c4 + 3u, a0_3, epi); }
     }
     if (p0 + 1u < pixels) {
         let at = (p0 + 1u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 1u, c4, a1_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 1u, c4 + 1u, a1_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 1u, c4 + 2u, a1_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 1u, c4 + 3u, a1_3, res); }
+        store_1x1_v4(at, p0 + 1u, c4, a1_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 1u, c4 + 1u, a1_1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 1u, c4 + 2u, a1_2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 1u, c4 + 3u, a1_3, epi); }
     }
     if (p0 + 2u < pixels) {
         let at = (p0 + 2u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 2u, c4, a2_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 2u, c4 + 1u, a2_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 2u, c4 + 2u, a2_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 2u, c4 + 3u, a2_3, res); }
+        store_1x1_v4(at, p0 + 2u, c4, a2_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 2u, c4 + 1u, a2_1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 2u, c4 + 2u, a2_2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 2u, c4 + 3u, a2_3, epi); }
     }
     if (p0 + 3u < pixels) {
         let at = (p0 + 3u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 3u, c4, a3_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 3u, c4 + 1u, a3_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 3u, c4 + 2u, a3_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 3u, c4 + 3u, a3_3, res); }
+        store_1x1_v4(at, p0 + 3u, c4, a3_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 3u, c4 + 1u, a3_1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 3u, c4 + 2u, a3_2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 3u, c4 + 3u, a3_3, epi); }
     }
 }
 

@@ -9,16 +9,26 @@
 // grid: x = ceil(pixels / 8), y = ceil(out_c / 8); workgroup 64 x 1 x 1.
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_1x1_v4_8x8(@builtin(global_invocation_id) gid: vec3<u32>) {
-    conv2d_1x1_v4_8x8_body(gid, false);
+    conv2d_1x1_v4_8x8_body(gid, 0u);
 }
 
-// conv2d_1x1_v4_8x8 with a residual ADD folded in (see `Conv.res`).
+// conv2d_1x1_v4_8x8 with a residual ADD, a PRELU or both folded in (see `EPI_RESIDUAL`).
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_1x1_v4_8x8_res(@builtin(global_invocation_id) gid: vec3<u32>) {
-    conv2d_1x1_v4_8x8_body(gid, true);
+    conv2d_1x1_v4_8x8_body(gid, EPI_RESIDUAL);
 }
 
-fn conv2d_1x1_v4_8x8_body(gid: vec3<u32>, res: bool) {
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_v4_8x8_prelu(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_v4_8x8_body(gid, EPI_PRELU);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_v4_8x8_res_prelu(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_v4_8x8_body(gid, EPI_RESIDUAL | EPI_PRELU);
+}
+
+fn conv2d_1x1_v4_8x8_body(gid: vec3<u32>, epi: u32) {
     let pixels = p.batch * p.out_h * p.out_w;
     let p0 = gid.x * 8u;
     let co = gid.y * 8u;
@@ -77,43 +87,43 @@ fn conv2d_1x1_v4_8x8_body(gid: vec3<u32>, res: bool) {
     let oc4 = p.out_c / 4u;
     if (p0 + 0u < pixels) {
         let at = (p0 + 0u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 0u, c4, a0_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 0u, c4 + 1u, a0_1, res); }
+        store_1x1_v4(at, p0 + 0u, c4, a0_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 0u, c4 + 1u, a0_1, epi); }
     }
     if (p0 + 1u < pixels) {
         let at = (p0 + 1u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 1u, c4, a1_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 1u, c4 + 1u, a1_1, res); }
+        store_1x1_v4(at, p0 + 1u, c4, a1_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 1u, c4 + 1u, a1_1, epi); }
     }
     if (p0 + 2u < pixels) {
         let at = (p0 + 2u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 2u, c4, a2_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 2u, c4 + 1u, a2_1, res); }
+        store_1x1_v4(at, p0 + 2u, c4, a2_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 2u, c4 + 1u, a2_1, epi); }
     }
     if (p0 + 3u < pixels) {
         let at = (p0 + 3u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 3u, c4, a3_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 3u, c4 + 1u, a3_1, res); }
+        store_1x1_v4(at, p0 + 3u, c4, a3_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 3u, c4 + 1u, a3_1, epi); }
     }
     if (p0 + 4u < pixels) {
         let at = (p0 + 4u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 4u, c4, a4_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 4u, c4 + 1u, a4_1, res); }
+        store_1x1_v4(at, p0 + 4u, c4, a4_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 4u, c4 + 1u, a4_1, epi); }
     }
     if (p0 + 5u < pixels) {
         let at = (p0 + 5u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 5u, c4, a5_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 5u, c4 + 1u, a5_1, res); }
+        store_1x1_v4(at, p0 + 5u, c4, a5_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 5u, c4 + 1u, a5_1, epi); }
     }
     if (p0 + 6u < pixels) {
         let at = (p0 + 6u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 6u, c4, a6_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 6u, c4 + 1u, a6_1, res); }
+        store_1x1_v4(at, p0 + 6u, c4, a6_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 6u, c4 + 1u, a6_1, epi); }
     }
     if (p0 + 7u < pixels) {
         let at = (p0 + 7u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 7u, c4, a7_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 7u, c4 + 1u, a7_1, res); }
+        store_1x1_v4(at, p0 + 7u, c4, a7_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 7u, c4 + 1u, a7_1, epi); }
     }
 }
 
@@ -121,16 +131,26 @@ fn conv2d_1x1_v4_8x8_body(gid: vec3<u32>, res: bool) {
 // grid: x = ceil(pixels / 8), y = ceil(out_c / 16); workgroup 64 x 1 x 1.
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_1x1_v4_8x16(@builtin(global_invocation_id) gid: vec3<u32>) {
-    conv2d_1x1_v4_8x16_body(gid, false);
+    conv2d_1x1_v4_8x16_body(gid, 0u);
 }
 
-// conv2d_1x1_v4_8x16 with a residual ADD folded in (see `Conv.res`).
+// conv2d_1x1_v4_8x16 with a residual ADD, a PRELU or both folded in (see `EPI_RESIDUAL`).
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_1x1_v4_8x16_res(@builtin(global_invocation_id) gid: vec3<u32>) {
-    conv2d_1x1_v4_8x16_body(gid, true);
+    conv2d_1x1_v4_8x16_body(gid, EPI_RESIDUAL);
 }
 
-fn conv2d_1x1_v4_8x16_body(gid: vec3<u32>, res: bool) {
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_v4_8x16_prelu(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_v4_8x16_body(gid, EPI_PRELU);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_v4_8x16_res_prelu(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_v4_8x16_body(gid, EPI_RESIDUAL | EPI_PRELU);
+}
+
+fn conv2d_1x1_v4_8x16_body(gid: vec3<u32>, epi: u32) {
     let pixels = p.batch * p.out_h * p.out_w;
     let p0 = gid.x * 8u;
     let co = gid.y * 16u;
@@ -201,59 +221,59 @@ fn conv2d_1x1_v4_8x16_body(gid: vec3<u32>, res: bool) {
     let oc4 = p.out_c / 4u;
     if (p0 + 0u < pixels) {
         let at = (p0 + 0u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 0u, c4, a0_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 0u, c4 + 1u, a0_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 0u, c4 + 2u, a0_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 0u, c4 + 3u, a0_3, res); }
+        store_1x1_v4(at, p0 + 0u, c4, a0_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 0u, c4 + 1u, a0_1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 0u, c4 + 2u, a0_2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 0u, c4 + 3u, a0_3, epi); }
     }
     if (p0 + 1u < pixels) {
         let at = (p0 + 1u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 1u, c4, a1_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 1u, c4 + 1u, a1_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 1u, c4 + 2u, a1_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 1u, c4 + 3u, a1_3, res); }
+        store_1x1_v4(at, p0 + 1u, c4, a1_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 1u, c4 + 1u, a1_1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 1u, c4 + 2u, a1_2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 1u, c4 + 3u, a1_3, epi); }
     }
     if (p0 + 2u < pixels) {
         let at = (p0 + 2u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 2u, c4, a2_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 2u, c4 + 1u, a2_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 2u, c4 + 2u, a2_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 2u, c4 + 3u, a2_3, res); }
+        store_1x1_v4(at, p0 + 2u, c4, a2_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 2u, c4 + 1u, a2_1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 2u, c4 + 2u, a2_2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 2u, c4 + 3u, a2_3, epi); }
     }
     if (p0 + 3u < pixels) {
         let at = (p0 + 3u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 3u, c4, a3_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 3u, c4 + 1u, a3_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 3u, c4 + 2u, a3_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 3u, c4 + 3u, a3_3, res); }
+        store_1x1_v4(at, p0 + 3u, c4, a3_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 3u, c4 + 1u, a3_1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 3u, c4 + 2u, a3_2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 3u, c4 + 3u, a3_3, epi); }
     }
     if (p0 + 4u < pixels) {
         let at = (p0 + 4u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 4u, c4, a4_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 4u, c4 + 1u, a4_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 4u, c4 + 2u, a4_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 4u, c4 + 3u, a4_3, res); }
+        store_1x1_v4(at, p0 + 4u, c4, a4_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 4u, c4 + 1u, a4_1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 4u, c4 + 2u, a4_2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 4u, c4 + 3u, a4_3, epi); }
     }
     if (p0 + 5u < pixels) {
         let at = (p0 + 5u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 5u, c4, a5_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 5u, c4 + 1u, a5_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 5u, c4 + 2u, a5_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 5u, c4 + 3u, a5_3, res); }
+        store_1x1_v4(at, p0 + 5u, c4, a5_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 5u, c4 + 1u, a5_1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 5u, c4 + 2u, a5_2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 5u, c4 + 3u, a5_3, epi); }
     }
     if (p0 + 6u < pixels) {
         let at = (p0 + 6u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 6u, c4, a6_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 6u, c4 + 1u, a6_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 6u, c4 + 2u, a6_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 6u, c4 + 3u, a6_3, res); }
+        store_1x1_v4(at, p0 + 6u, c4, a6_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 6u, c4 + 1u, a6_1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 6u, c4 + 2u, a6_2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 6u, c4 + 3u, a6_3, epi); }
     }
     if (p0 + 7u < pixels) {
         let at = (p0 + 7u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 7u, c4, a7_0, res);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 7u, c4 + 1u, a7_1, res); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 7u, c4 + 2u, a7_2, res); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 7u, c4 + 3u, a7_3, res); }
+        store_1x1_v4(at, p0 + 7u, c4, a7_0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 7u, c4 + 1u, a7_1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 7u, c4 + 2u, a7_2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 7u, c4 + 3u, a7_3, epi); }
     }
 }
 

@@ -1,8 +1,9 @@
-//! The GPU delegate's counters and memory on the builder's MobileNetV2 and a real model
-//! (face_detection_short_range): one queue submission per partition per invoke, no more
-//! dispatches per invoke than GPU ops, activation memory within 1.1x of the lower bound given by
-//! tensor lifetimes, f16 weights half the bytes of f32 weights, and outputs that still agree
-//! with the CPU.
+//! The GPU delegate's counters and memory on the builder's MobileNetV2 and real models
+//! (face_detection_short_range, and palm_detection_lite for its PRELU folds): one queue
+//! submission per partition per invoke, no more dispatches per invoke than GPU ops, activation
+//! memory within 1.1x of the lower bound given by tensor lifetimes, f16 weights half the bytes
+//! of f32 weights, and outputs that still agree with the CPU. Also each fold of a node into a
+//! convolution, against the CPU.
 
 mod common;
 
@@ -57,7 +58,7 @@ fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
     // GPU ops after fusion: each delegated node is one op (activations the file fused into an
     // op stay inside it; RESHAPE-like nodes count although they dispatch nothing), less the
     // residual ADDs folded into the 1x1 convolution producing one of their operands (and the
-    // PADs of the other operand folded with them), standalone RELUs folded into the
+    // PADs of the other operand folded with them), standalone RELUs and PRELUs folded into the
     // convolution or ADD before them, and spatial PADs folded into the convolution after them.
     let fused_nodes = folded_nodes(model, &report.partitions);
     let gpu_ops = report.delegated_nodes() - fused_nodes;
@@ -86,9 +87,11 @@ fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
 /// their end, where the kernel can read its input (the vector kernels, for input and output
 /// channels multiples of 4, need its channels a multiple of 4 too); and a RELU, RELU6 or
 /// RELU_N1_TO_1 in the partition that alone reads the output (not a model output) of such an
-/// ADD or of a CONV_2D / DEPTHWISE_CONV_2D, neither having an activation of its own; and a PAD
-/// of only the height and width, with zeros, in the partition, read only by a CONV_2D or
-/// DEPTHWISE_CONV_2D that is not pointwise, its output not a model output.
+/// ADD or of a CONV_2D / DEPTHWISE_CONV_2D, neither having an activation of its own; a PRELU
+/// with constant slopes (FLOAT16 ones dequantized at plan time included), one per channel, in the partition, that alone reads the output (not a
+/// model output) of such an ADD (when no RELU was folded into it) or of a pointwise CONV_2D;
+/// and a PAD of only the height and width, with zeros, in the partition, read only by a
+/// CONV_2D or DEPTHWISE_CONV_2D that is not pointwise, its output not a model output.
 fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
     let graph = Graph::from_model(model).unwrap();
     let producers = graph.producers();
@@ -138,6 +141,30 @@ fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
             && partition_of(*n) == part
             && !graph.outputs.contains(&t)
     };
+    // A PRELU in partition `part` that alone reads `t`, which is not a model output, with
+    // constant slopes, one per channel.
+    let prelu_after = |t: usize, part: Option<usize>| {
+        let [n] = consumers[t].as_slice() else {
+            return false;
+        };
+        let node = &graph.nodes[*n];
+        let (Op::Prelu, Some(alpha)) = (&node.op, node.input(1)) else {
+            return false;
+        };
+        let a = &graph.tensors[alpha];
+        // Constant, or made constant at plan time (a DEQUANTIZE of FLOAT16 constants).
+        let constant = a.data.is_some()
+            || producers[alpha].is_some_and(|d| {
+                let d = &graph.nodes[d];
+                matches!(d.op, Op::Dequantize)
+                    && d.input(0).is_some_and(|i| graph.tensors[i].data.is_some())
+            });
+        let per_channel = constant
+            && a.shape.split_last().is_some_and(|(&c, rest)| {
+                Some(&c) == shape(t).last() && rest.iter().all(|&d| d == 1)
+            });
+        per_channel && partition_of(*n) == part && !graph.outputs.contains(&t)
+    };
     // A PAD of only the height and width with zeros, in partition `part`, read only by `n`.
     let spatial_pad_for = |t: usize, n: usize, part: Option<usize>| {
         let Some(p) = producers[t] else {
@@ -185,6 +212,13 @@ fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
         if linear && partition_of(n).is_some() && relu_after(node.outputs[0], partition_of(n)) {
             folded += 1;
         }
+        // A PRELU after a 1x1 convolution.
+        if pointwise(n).is_some()
+            && partition_of(n).is_some()
+            && prelu_after(node.outputs[0], partition_of(n))
+        {
+            folded += 1;
+        }
     }
     for (add, node) in graph.nodes.iter().enumerate() {
         let (Op::Add(act), [Some(a), Some(b)], [y]) =
@@ -206,7 +240,8 @@ fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
             continue;
         };
         folded += 1;
-        if *act == Activation::None && relu_after(*y, part) {
+        // A RELU after an ADD without activation, or else a PRELU after the sum.
+        if (*act == Activation::None && relu_after(*y, part)) || prelu_after(*y, part) {
             folded += 1;
         }
         let vector = in_c % 4 == 0 && out_c % 4 == 0;
@@ -237,7 +272,7 @@ fn check(name: &str, model: &Model) {
     let f32_run = count(model, gpu, 3);
     let m = &f32_run.memory;
     eprintln!(
-        "{name} F32: {} partition(s), {} GPU ops ({} ADD / PAD / RELU nodes folded), {} dispatches and \
+        "{name} F32: {} partition(s), {} GPU ops ({} ADD / PAD / RELU / PRELU nodes folded), {} dispatches and \
          {} submits per invoke; activations {} bytes, lower bound {} ({:.3}x); weights {} bytes",
         f32_run.partitions,
         f32_run.gpu_ops,
@@ -366,11 +401,15 @@ struct Block {
     late: bool,
     /// A standalone RELU reads the sum (the model's output is the RELU's).
     relu: bool,
+    /// A PRELU with one slope per channel, some negative, reads the sum (or the RELU's output);
+    /// the model's output is the PRELU's.
+    prelu: bool,
 }
 
 /// `input [1, h, w, c] -> CONV_2D 1x1 (c -> out_c, bias, conv_act) -> t; y = ADD(t, r)` with
 /// `add_act`, where `r` is the input (or `LOGISTIC(input)`, see [`Block`]), PADded with zero
-/// channels at their end to `out_c`; outputs `y` or `RELU(y)` (and `t`).
+/// channels at their end to `out_c`; outputs `y`, `RELU(y)`, `PRELU(y)` or `PRELU(RELU(y))`
+/// (and `t`).
 fn residual_model(k: Block) -> Model {
     let [h, w, c] = k.shape;
     let oc = k.out_c;
@@ -429,6 +468,11 @@ fn residual_model(k: Block) -> Model {
     } else {
         y
     };
+    let y = if k.prelu {
+        prelu(&mut b, y, [h, w, oc], &[1, 1, oc])
+    } else {
+        y
+    };
     b.add_output(y).unwrap();
     if k.t_is_output {
         b.add_output(t).unwrap();
@@ -454,6 +498,7 @@ fn a_residual_add_is_folded_into_the_1x1_convolution() {
         t_is_output: false,
         late: false,
         relu: false,
+        prelu: false,
     };
     let cases = [
         block([5, 7, 16], Relu6, Linear),
@@ -511,6 +556,32 @@ fn a_residual_add_is_folded_into_the_1x1_convolution() {
             relu: true,
             ..block([5, 7, 16], Linear, Relu6)
         },
+        // A PRELU after the sum is folded as well: after a 4 x 32 block with a partial last
+        // block (40 channels), 16 channels, a padded residual, the scalar kernel (6 channels),
+        // an ADD with an activation; not after a RELU that was folded.
+        Block {
+            prelu: true,
+            ..block([3, 5, 40], Linear, Linear)
+        },
+        Block {
+            prelu: true,
+            ..block([5, 7, 16], Relu6, Linear)
+        },
+        Block {
+            out_c: 16,
+            prelu: true,
+            ..block([5, 7, 8], Linear, Linear)
+        },
+        Block {
+            prelu: true,
+            conv_first: false,
+            ..block([4, 5, 6], Linear, Relu)
+        },
+        Block {
+            relu: true,
+            prelu: true,
+            ..block([3, 11, 8], Linear, Linear)
+        },
     ];
     let modes = [Precision::F32, Precision::F16].map(|p| [(p, true), (p, false)]);
     for (precision, subgroups) in modes.into_iter().flatten() {
@@ -531,14 +602,19 @@ fn a_residual_add_is_folded_into_the_1x1_convolution() {
             }
             let run = count(&model, gpu, 1);
             let padded = k.out_c != k.shape[2];
-            // Nodes: CONV_2D, ADD, LOGISTIC when late, PAD when padded, RELU; ADD and PAD are
-            // folded, and RELU when the ADD has no activation.
+            // Nodes: CONV_2D, ADD, LOGISTIC when late, PAD when padded, RELU, PRELU; ADD and
+            // PAD are folded, RELU when the ADD has no activation, PRELU when no RELU is.
             let relu_folds = k.relu && k.add_act == Linear;
-            let nodes = 2 + usize::from(k.late) + usize::from(padded) + usize::from(k.relu);
+            let prelu_folds = k.prelu && !k.relu;
+            let nodes = 2
+                + usize::from(k.late)
+                + usize::from(padded)
+                + usize::from(k.relu)
+                + usize::from(k.prelu);
             let folded = if k.t_is_output {
                 0
             } else {
-                1 + usize::from(padded) + usize::from(relu_folds)
+                1 + usize::from(padded) + usize::from(relu_folds) + usize::from(prelu_folds)
             };
             assert_eq!(run.fused_nodes, folded, "{name}");
             assert_eq!(
@@ -560,6 +636,90 @@ fn a_residual_add_is_folded_into_the_1x1_convolution() {
     }
 }
 
+/// Appends `PRELU(x)` (`x` of shape [1, h, w, c]) with constant slopes of shape `alpha`,
+/// between -1 and 1, and returns its output.
+fn prelu(b: &mut ModelBuilder, x: i32, [h, w, c]: [i32; 3], alpha: &[i32]) -> i32 {
+    let n = alpha.iter().product::<i32>() as usize;
+    let slopes: Vec<f32> = (0..n).map(|i| uniform(4, i)).collect();
+    let alpha = b.const_f32("alpha", alpha, &slopes).unwrap();
+    let y = b.activation("prelu", &[1, h, w, c]);
+    b.op(builtin::PRELU, &[x, alpha], &[y], BuiltinOptions::None)
+        .unwrap();
+    y
+}
+
+/// A PRELU with one slope per channel after a 1x1 convolution is applied by the convolution's
+/// dispatch (one dispatch, the CPU's result in F32 and F16, with and without subgroups) for
+/// every 1x1 kernel: 40 channels (4 x 32 blocks with subgroups, 8 x 8 without), 16, and 6
+/// (the scalar kernel), after the convolution's own activation; not when the slopes differ
+/// per pixel or the convolution's output is also a model output.
+#[test]
+fn a_prelu_is_folded_into_the_1x1_convolution_before_it() {
+    // (in channels, out channels, activation, slopes per pixel, conv output is an output)
+    let cases = [
+        (8, 40, Activation::None, false, false),
+        (16, 16, Activation::ReluN1To1, false, false),
+        (4, 6, Activation::None, false, false),
+        (8, 16, Activation::None, true, false),
+        (8, 16, Activation::None, false, true),
+    ];
+    let (h, w) = (5, 7);
+    let modes = [Precision::F32, Precision::F16].map(|p| [(p, true), (p, false)]);
+    for (precision, subgroups) in modes.into_iter().flatten() {
+        for (c, oc, activation, per_pixel, t_is_output) in cases {
+            let name = format!(
+                "{precision} subgroups {subgroups} {c}->{oc} {activation:?} per pixel \
+                 {per_pixel} output {t_is_output}"
+            );
+            let mut b = ModelBuilder::new();
+            let x = b.input("input", &[1, h, w, c]);
+            let scale = 2.0 / (c as f32).sqrt();
+            let filter: Vec<f32> = (0..(oc * c) as usize)
+                .map(|i| scale * uniform(1, i))
+                .collect();
+            let bias: Vec<f32> = (0..oc as usize).map(|i| uniform(2, i)).collect();
+            let filter = b.const_f32("filter", &[oc, 1, 1, c], &filter).unwrap();
+            let bias = b.const_f32("bias", &[oc], &bias).unwrap();
+            let t = b.activation("conv", &[1, h, w, oc]);
+            let options = Conv2DOptions {
+                padding: Padding::Same,
+                stride_w: 1,
+                stride_h: 1,
+                activation,
+                dilation_w: 1,
+                dilation_h: 1,
+            };
+            b.op(
+                builtin::CONV_2D,
+                &[x, filter, bias],
+                &[t],
+                BuiltinOptions::Conv2D(options),
+            )
+            .unwrap();
+            let alpha = if per_pixel { [h, w, oc] } else { [1, 1, oc] };
+            let y = prelu(&mut b, t, [h, w, oc], &alpha);
+            b.add_output(y).unwrap();
+            if t_is_output {
+                b.add_output(t).unwrap();
+            }
+            let model = b.build();
+            let Some(gpu) = common::gpu_delegate_with(
+                GpuDelegateOptions::default()
+                    .precision(precision)
+                    .request_subgroups(subgroups),
+            ) else {
+                return;
+            };
+            let folded = usize::from(!per_pixel && !t_is_output);
+            let Some(cpu) = two_nodes_folded(&name, &model, gpu, precision, folded) else {
+                continue;
+            };
+            let negative = cpu[0].iter().filter(|&&v| v < 0.0).count();
+            assert!(negative > 0, "{name}: the slopes were never used");
+        }
+    }
+}
+
 #[test]
 fn face_detection_short_range_counters_and_memory() {
     let Some(assets) = common::assets() else {
@@ -570,6 +730,17 @@ fn face_detection_short_range_counters_and_memory() {
         .join("face_detection_short_range.tflite");
     let model = read_model_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     check("face_detection_short_range", &model);
+}
+
+/// BlazePalm: residual blocks ending in PRELU, folded into the 1x1 convolutions.
+#[test]
+fn palm_detection_lite_counters_and_memory() {
+    let Some(assets) = common::assets() else {
+        return;
+    };
+    let path = assets.join("models").join("palm_detection_lite.tflite");
+    let model = read_model_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    check("palm_detection_lite", &model);
 }
 
 /// A 3x3 CONV_2D or DEPTHWISE_CONV_2D (multiplier 1) with seeded weights and a bias, for the

@@ -2,12 +2,14 @@
 //! ADD into the convolution that produces one of its operands (the sum is written by the
 //! convolution's dispatch), a PAD of the other operand's channels (BlazeFace's shortcuts) into
 //! the same read, a zero PAD of a convolution's input height and width into the convolution's
-//! own padding, and a standalone RELU / RELU6 / RELU_N1_TO_1 after a convolution or a folded
-//! ADD into its fused activation.
+//! own padding, a standalone RELU / RELU6 / RELU_N1_TO_1 after a convolution or a folded
+//! ADD into its fused activation, and a PRELU with one slope per channel after a 1x1
+//! convolution or a folded ADD into its epilogue (BlazeFace, BlazePalm and their landmark
+//! models end every block with one).
 //!
 //! The graph decides whether nodes may be folded, the lowered convolution whether they can be
-//! ([`lower::fold_residual_add`]: only kernels with a residual epilogue;
-//! [`lower::fold_activation`]). A folded ADD runs where the ADD ran: every input of the
+//! ([`lower::fold_residual_add`] and [`lower::fold_prelu`]: only the 1x1 kernels, which have
+//! these epilogues; [`lower::fold_activation`]). A folded ADD runs where the ADD ran: every input of the
 //! convolution and of the ADD exists by then (the residual operand may be computed after the
 //! convolution, as BlazeFace's padded shortcuts are).
 
@@ -16,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use crate::graph::{Graph, Op, TensorId};
 use crate::model::Activation;
 
-use super::lower::{self, DispatchSpec, Lowered};
+use super::lower::{self, Binding, DispatchSpec, Lowered};
 
 /// The nodes of a partition graph that are folded into a convolution.
 pub(crate) struct Folds {
@@ -70,6 +72,14 @@ fn channel_pad(graph: &Graph, node: usize) -> Option<(TensorId, usize)> {
     (only_channels_after && ys.len() == 4 && xs[..3] == ys[..3]).then_some((x, xs[3]))
 }
 
+/// Whether `alpha` is a constant of one value per channel (`channels` of them, every other
+/// dimension 1), as PRELU's slopes are when they broadcast over the pixels.
+fn per_channel(graph: &Graph, alpha: TensorId, channels: usize) -> bool {
+    let t = &graph.tensors[alpha];
+    let dims = t.shape.split_last();
+    t.data.is_some() && dims.is_some_and(|(&c, rest)| c == channels && rest.iter().all(|&d| d == 1))
+}
+
 impl Folds {
     /// Folds every `y = ADD(c, r)` of `graph` where `c` is the output of a CONV_2D node that
     /// only this ADD reads and that is not a graph output, both operands and `y` have the same
@@ -84,6 +94,11 @@ impl Folds {
     /// another CONV_2D / DEPTHWISE_CONV_2D without activation, and whose input is not a graph
     /// output, becomes that ADD's or convolution's activation (the convolution writes the
     /// RELU's output).
+    ///
+    /// A PRELU whose slopes are a constant with one value per channel (every other dimension
+    /// 1), that alone reads the output of a folded ADD or of a 1x1 CONV_2D, not a graph output,
+    /// is applied by that convolution's dispatch after everything else it does (it writes the
+    /// PRELU's output).
     pub(crate) fn new(graph: &Graph, lower: impl Fn(usize) -> Result<Lowered, String>) -> Folds {
         let producers = graph.producers();
         let consumers = graph.consumers();
@@ -206,6 +221,54 @@ impl Folds {
                 folds.skipped.insert(relu);
                 let suffix = if padded { "+PAD+RELU" } else { "+RELU" };
                 folds.replaced.insert(conv, (conv, suffix, spec));
+            }
+        }
+        // PRELUs after a 1x1 convolution or a folded ADD, with one slope per channel.
+        for (prelu, node) in graph.nodes.iter().enumerate() {
+            let (Op::Prelu, [Some(x), Some(alpha)], [y]) =
+                (&node.op, node.inputs.as_slice(), node.outputs.as_slice())
+            else {
+                continue;
+            };
+            let shape = &graph.tensors[*x].shape;
+            let Some(&channels) = shape.last() else {
+                continue;
+            };
+            if !only_for(*x, prelu)
+                || graph.tensors[*y].shape != *shape
+                || !per_channel(graph, *alpha, channels)
+            {
+                continue;
+            }
+            let Some(producer) = producers[*x] else {
+                continue;
+            };
+            // The dispatch that writes `x`: one that runs in the producer's place with
+            // something folded in, or the producer's own convolution.
+            let (conv, suffix, mut spec) = match folds.replaced.get(&producer) {
+                Some((conv, suffix, spec)) => (*conv, *suffix, spec.clone()),
+                None if matches!(graph.nodes[producer].op, Op::Conv2D(_))
+                    && !folds.skipped.contains(&producer) =>
+                {
+                    let Ok(Lowered::Dispatches(d)) = lower(producer) else {
+                        continue;
+                    };
+                    let [spec] = d.as_slice() else { continue };
+                    (producer, "", spec.clone())
+                }
+                None => continue,
+            };
+            let suffix = match suffix {
+                "" => "+PRELU",
+                "+ADD" => "+ADD+PRELU",
+                "+PAD+ADD" => "+PAD+ADD+PRELU",
+                _ => continue,
+            };
+            if spec.bindings.get(3) == Some(&Binding::Tensor(*x))
+                && lower::fold_prelu(&mut spec, *alpha, channels, *y)
+            {
+                folds.skipped.insert(prelu);
+                folds.replaced.insert(producer, (conv, suffix, spec));
             }
         }
         folds

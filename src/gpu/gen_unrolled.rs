@@ -85,8 +85,8 @@ fn builtins(filters: Filters) -> &'static str {
 
 /// A 1x1 convolution (CONV_2D with a 1x1 filter, stride 1, no padding): `p` pixels x `c`
 /// output channels per invocation, four input channels per step read as vectors (in_c % 4 ==
-/// 0, out_c % 4 == 0; the last block of channels may be partial), and a `_res` entry point with
-/// a residual ADD folded in. The invocations of a workgroup share the same output channels.
+/// 0, out_c % 4 == 0; the last block of channels may be partial), and `_res`, `_prelu` and
+/// `_res_prelu` entry points with a residual ADD, a PRELU or both folded in. The invocations of a workgroup share the same output channels.
 fn pointwise(s: &mut String, p: u32, c: u32, filters: Filters) {
     let (name, args, lane) = match filters {
         Filters::PerLane => (format!("conv2d_1x1_v4_{p}x{c}"), "gid", ""),
@@ -101,16 +101,26 @@ fn pointwise(s: &mut String, p: u32, c: u32, filters: Filters) {
 // grid: x = ceil(pixels / {p}), y = ceil(out_c / {c}); workgroup 64 x 1 x 1.
 @compute @workgroup_size(64, 1, 1)
 fn {name}({builtins}) {{
-    {name}_body({args}, false);
+    {name}_body({args}, 0u);
 }}
 
-// {name} with a residual ADD folded in (see `Conv.res`).
+// {name} with a residual ADD, a PRELU or both folded in (see `EPI_RESIDUAL`).
 @compute @workgroup_size(64, 1, 1)
 fn {name}_res({builtins}) {{
-    {name}_body({args}, true);
+    {name}_body({args}, EPI_RESIDUAL);
 }}
 
-fn {name}_body(gid: vec3<u32>{lane}, res: bool) {{
+@compute @workgroup_size(64, 1, 1)
+fn {name}_prelu({builtins}) {{
+    {name}_body({args}, EPI_PRELU);
+}}
+
+@compute @workgroup_size(64, 1, 1)
+fn {name}_res_prelu({builtins}) {{
+    {name}_body({args}, EPI_RESIDUAL | EPI_PRELU);
+}}
+
+fn {name}_body(gid: vec3<u32>{lane}, epi: u32) {{
     let pixels = p.batch * p.out_h * p.out_w;
     let p0 = gid.x * {p}u;
     let co = gid.y * {c}u;
@@ -179,12 +189,12 @@ fn {name}_body(gid: vec3<u32>{lane}, res: bool) {{
             s,
             "    if (p0 + {i}u < pixels) {{
         let at = (p0 + {i}u) * oc4 + c4;
-        store_1x1_v4(at, p0 + {i}u, c4, a{i}_0, res);"
+        store_1x1_v4(at, p0 + {i}u, c4, a{i}_0, epi);"
         );
         for g in 1..groups {
             let _ = writeln!(
                 s,
-                "        if (c4 + {g}u < oc4) {{ store_1x1_v4(at + {g}u, p0 + {i}u, c4 + {g}u, a{i}_{g}, res); }}"
+                "        if (c4 + {g}u < oc4) {{ store_1x1_v4(at + {g}u, p0 + {i}u, c4 + {g}u, a{i}_{g}, epi); }}"
             );
         }
         let _ = writeln!(s, "    }}");

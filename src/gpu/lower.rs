@@ -399,10 +399,10 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     (0, _, 0) => (ShaderFile::Conv, "conv2d_1x1_v4_8x8", 8, 8),
                     _ => (limits.conv_file(), "conv2d_1x1_tiled", 8, 8),
                 };
-                // Binding 5, the residual operand of a folded ADD: none until
-                // [`fold_residual_add`] gives one.
+                // Bindings 5 and 6, the residual operand of a folded ADD and the slopes of a
+                // folded PRELU: none until [`fold_residual_add`] and [`fold_prelu`] give them.
                 let mut bindings = bindings;
-                bindings.push(Binding::Dummy);
+                bindings.extend([Binding::Dummy, Binding::Dummy]);
                 DispatchSpec {
                     file,
                     entry,
@@ -1171,16 +1171,64 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
     }
 }
 
-/// The kernels with a residual epilogue (binding 5, params word 19): each 1x1 kernel and its
-/// variant that adds the residual (a separate entry point, so the kernels without one keep no
-/// branch for it in their stores).
-const RESIDUAL_ENTRIES: [(&str, &str); 5] = [
-    ("conv2d_1x1_sg_4x32", "conv2d_1x1_sg_4x32_res"),
-    ("conv2d_1x1_sg_4x16", "conv2d_1x1_sg_4x16_res"),
-    ("conv2d_1x1_v4_8x16", "conv2d_1x1_v4_8x16_res"),
-    ("conv2d_1x1_v4_8x8", "conv2d_1x1_v4_8x8_res"),
-    ("conv2d_1x1_tiled", "conv2d_1x1_tiled_res"),
+/// The 1x1 kernels and their variants with an epilogue, by the bits of the shaders'
+/// `EPI_RESIDUAL` (1: adds a residual operand, binding 5 and params word 19) and `EPI_PRELU` (2:
+/// applies PRELU slopes, binding 6). Each is a separate entry point, so the kernels without an
+/// epilogue keep no branch for it in their stores.
+const EPILOGUE_ENTRIES: [[&str; 4]; 5] = [
+    [
+        "conv2d_1x1_sg_4x32",
+        "conv2d_1x1_sg_4x32_res",
+        "conv2d_1x1_sg_4x32_prelu",
+        "conv2d_1x1_sg_4x32_res_prelu",
+    ],
+    [
+        "conv2d_1x1_sg_4x16",
+        "conv2d_1x1_sg_4x16_res",
+        "conv2d_1x1_sg_4x16_prelu",
+        "conv2d_1x1_sg_4x16_res_prelu",
+    ],
+    [
+        "conv2d_1x1_v4_8x16",
+        "conv2d_1x1_v4_8x16_res",
+        "conv2d_1x1_v4_8x16_prelu",
+        "conv2d_1x1_v4_8x16_res_prelu",
+    ],
+    [
+        "conv2d_1x1_v4_8x8",
+        "conv2d_1x1_v4_8x8_res",
+        "conv2d_1x1_v4_8x8_prelu",
+        "conv2d_1x1_v4_8x8_res_prelu",
+    ],
+    [
+        "conv2d_1x1_tiled",
+        "conv2d_1x1_tiled_res",
+        "conv2d_1x1_tiled_prelu",
+        "conv2d_1x1_tiled_res_prelu",
+    ],
 ];
+
+/// Bit of [`EPILOGUE_ENTRIES`]' index: the residual ADD.
+const EPI_RESIDUAL: usize = 1;
+/// Bit of [`EPILOGUE_ENTRIES`]' index: the PRELU.
+const EPI_PRELU: usize = 2;
+
+/// Switches the 1x1 kernel `conv` to its variant that also does `epilogue` (a bit of
+/// [`EPILOGUE_ENTRIES`]' index), keeping what it did before; false when it has no such variant
+/// or already does it.
+fn add_epilogue(conv: &mut DispatchSpec, epilogue: usize) -> bool {
+    let found = EPILOGUE_ENTRIES.iter().find_map(|row| {
+        let i = row.iter().position(|e| *e == conv.entry)?;
+        (i & epilogue == 0).then(|| row[i | epilogue])
+    });
+    match found {
+        Some(entry) if conv.bindings.len() == 6 => {
+            conv.entry = entry;
+            true
+        }
+        _ => false,
+    }
+}
 
 /// Index of the residual word in the convolutions' params: 1 + the ADD's activation code in
 /// bits 0..4, the residual operand's channel count above.
@@ -1208,10 +1256,6 @@ pub(crate) fn fold_residual_add(
         Activation::Tanh => 4,
         Activation::SignBit => return false,
     };
-    let Some(&(entry, with_residual)) = RESIDUAL_ENTRIES.iter().find(|(e, _)| *e == conv.entry)
-    else {
-        return false;
-    };
     // The output's channel count (params word 6).
     let Some(&out_c) = conv.params.get(6) else {
         return false;
@@ -1221,21 +1265,40 @@ pub(crate) fn fold_residual_add(
         Some(Ok(c)) => c,
         Some(Err(_)) => return false,
     };
-    let vector = entry != "conv2d_1x1_tiled";
+    let vector = !conv.entry.starts_with("conv2d_1x1_tiled");
     if !matches!(conv.file, ShaderFile::Conv | ShaderFile::ConvSubgroup)
-        || conv.bindings.len() != 5
         || conv.params.get(RESIDUAL_PARAM) != Some(&0)
         || channels == 0
         || channels > out_c
         || channels >= 1 << 27
         || (vector && channels % 4 != 0)
+        || !add_epilogue(conv, EPI_RESIDUAL)
     {
         return false;
     }
-    conv.entry = with_residual;
     conv.params[RESIDUAL_PARAM] = (1 + code) | channels << 4;
     conv.bindings[3] = Binding::Tensor(y);
     conv.bindings[4] = Binding::Tensor(residual);
+    true
+}
+
+/// Folds `y = PRELU(x, alpha)`, where the lowered 1x1 convolution `conv` writes `x` (its own
+/// output or a folded ADD's) and `alpha` holds one slope per output channel (`channels` of
+/// them, broadcast over the pixels), into `conv`: it then writes `y`, applying the PRELU after
+/// everything it did before. Returns false, leaving `conv` as it was, when its kernel has no
+/// PRELU epilogue or the slopes are not one per channel.
+pub(crate) fn fold_prelu(
+    conv: &mut DispatchSpec,
+    alpha: TensorId,
+    channels: usize,
+    y: TensorId,
+) -> bool {
+    let out_c = conv.params.get(6).map(|&c| c as usize);
+    if out_c != Some(channels) || !add_epilogue(conv, EPI_PRELU) {
+        return false;
+    }
+    conv.bindings[3] = Binding::Tensor(y);
+    conv.bindings[5] = Binding::Tensor(alpha);
     true
 }
 
