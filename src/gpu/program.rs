@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use half::f16;
 
@@ -116,6 +116,9 @@ pub(crate) struct GpuProgram {
     inputs: Vec<BoundaryInput>,
     outputs: Vec<BoundaryOutput>,
     staging: wgpu::Buffer,
+    /// Where the staging buffer's map callback leaves its result (made once, so that an
+    /// invoke allocates nothing of its own).
+    mapped: Arc<Mutex<Option<Result<(), wgpu::BufferAsyncError>>>>,
     /// f16 scratch for converting inputs, sized once at compile time.
     scratch: Vec<f16>,
     /// Kept alive for the bind groups.
@@ -123,6 +126,11 @@ pub(crate) struct GpuProgram {
     _uniforms: Vec<wgpu::Buffer>,
     _dummy: wgpu::Buffer,
     description: String,
+}
+
+/// The result a map callback left in `slot`, if it ran.
+fn take_result<T>(slot: &Mutex<Option<T>>) -> Option<T> {
+    slot.lock().unwrap_or_else(PoisonError::into_inner).take()
 }
 
 fn padded4(bytes: u64) -> u64 {
@@ -673,6 +681,7 @@ impl GpuProgram {
             inputs,
             outputs,
             staging,
+            mapped: Arc::new(Mutex::new(None)),
             scratch: vec![
                 f16::ZERO;
                 if precision.stores_f16() {
@@ -788,9 +797,10 @@ impl GpuProgram {
             );
         }
         let submission = self.ctx.submit([encoder.finish()]);
-        let (tx, rx) = mpsc::channel();
+        let mapped = self.mapped.clone();
+        take_result(&mapped);
         self.staging.map_async(wgpu::MapMode::Read, .., move |r| {
-            let _ = tx.send(r);
+            *mapped.lock().unwrap_or_else(PoisonError::into_inner) = Some(r);
         });
         let waited = device.poll(wgpu::PollType::Wait {
             submission_index: Some(submission),
@@ -803,14 +813,14 @@ impl GpuProgram {
         }
         fail_if_lost(&self.ctx)?;
         waited?;
-        let mapped = match rx.try_recv() {
-            Ok(r) => r,
-            Err(_) => {
+        let mapped = match take_result(&self.mapped) {
+            Some(r) => r,
+            None => {
                 device.poll(wgpu::PollType::Wait {
                     submission_index: None,
                     timeout: Some(WAIT_TIMEOUT),
                 })?;
-                rx.try_recv().map_err(|_| GpuError::Map {
+                take_result(&self.mapped).ok_or_else(|| GpuError::Map {
                     label: "staging".into(),
                     message: "the map callback never ran".into(),
                 })?
