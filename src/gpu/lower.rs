@@ -512,9 +512,10 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     [ow.div_ceil(4), oh.div_ceil(2), n * groups],
                 ),
                 (true, _) => ("depthwise3x3_s2", [ow.div_ceil(4), oh, n * groups]),
-                _ if v4 && oc == ic && five && sh == 1 => {
-                    ("depthwise5x5_s1_v4", [groups, ow.div_ceil(4), n * oh])
-                }
+                _ if v4 && oc == ic && five && sh == 1 => (
+                    "depthwise5x5_s1_v4",
+                    [groups, ow.div_ceil(4), n * oh.div_ceil(2)],
+                ),
                 _ if v4 && oc == ic && five && sh == 2 => {
                     ("depthwise5x5_s2_v4", [groups, ow.div_ceil(4), n * oh])
                 }

@@ -430,8 +430,9 @@ fn depthwise(out: &mut Vec<OpCase>) {
         ));
     }
     // The GPU's vector kernels (channels % 4 == 0, multiplier 1; channel vectors across lanes).
-    // The general one and the 5x5 stride-1 one: 5x5 at strides 1 and 2, dilation 2, a 2x2
-    // filter, batch 2, partial column blocks. The 3x3 ones (rows in pairs at stride 1): odd and even heights, batch 2.
+    // The general one and the 5x5 ones: 5x5 at strides 1 and 2 (rows in pairs at stride 1: odd
+    // and even heights), dilation 2, a 2x2 filter, batch 2, partial column blocks. The 3x3 ones
+    // (rows in pairs at stride 1): odd and even heights, batch 2.
     // (batch, height, width, channels, kernel, stride, dilation, padding)
     let mut shapes = vec![
         (1, 9, 10, 8, 5, 1, 1, Padding::Same),
@@ -440,6 +441,7 @@ fn depthwise(out: &mut Vec<OpCase>) {
         (1, 6, 5, 4, 2, 2, 1, Padding::Valid),
         (2, 7, 9, 12, 5, 1, 1, Padding::Valid),
         (1, 9, 13, 8, 5, 2, 1, Padding::Same),
+        (1, 8, 6, 4, 5, 1, 1, Padding::Same),
     ];
     for (batch, h, w, c) in [(1, 7, 7, 12), (2, 5, 6, 8), (1, 8, 13, 40), (2, 3, 1, 4)] {
         for (s, p) in [(1, Padding::Same), (2, Padding::Same), (2, Padding::Valid)] {
