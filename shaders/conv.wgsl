@@ -739,19 +739,26 @@ fn store_row_v4(n: u32, oy: u32, ox0: u32, c4: u32, a0: vec4<f32>, a1: vec4<f32>
     if (ox0 + 3u < p.out_w) { store_v4(at + 3u * C4, a3); }
 }
 
-// depthwise3x3_s2 with vector loads and stores (channels % 4 == 0).
-// grid: x = channels / 4, y = ceil(out_w / 4), z = batch * out_h.
+// depthwise3x3_s2 with vector loads and stores (channels % 4 == 0), two output rows per
+// invocation: the input row they share is loaded once, as is each filter row.
+// grid: x = channels / 4, y = ceil(out_w / 4), z = batch * ceil(out_h / 2).
 @compute @workgroup_size(8, 8, 1)
 fn depthwise3x3_s2_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let at = row_block(gid, 1u);
+    let at = row_block(gid, 2u);
     if (!at.live) { return; }
     let c4 = at.c4; let ox0 = at.ox0; let n = at.n; let oy = at.oy;
     let C4 = p.co_groups;
+    let k0 = vec4<A>(w4[c4]); let k1 = vec4<A>(w4[C4 + c4]); let k2 = vec4<A>(w4[2u * C4 + c4]);
+    let k3 = vec4<A>(w4[3u * C4 + c4]); let k4 = vec4<A>(w4[4u * C4 + c4]); let k5 = vec4<A>(w4[5u * C4 + c4]);
+    let k6 = vec4<A>(w4[6u * C4 + c4]); let k7 = vec4<A>(w4[7u * C4 + c4]); let k8 = vec4<A>(w4[8u * C4 + c4]);
     let b = bias_v4(c4);
     var a0 = b; var a1 = b; var a2 = b; var a3 = b;
+    var d0 = b; var d1 = b; var d2 = b; var d3 = b;
     let ix = i32(ox0 * 2u) - p.pad_left;
-    for (var ky = 0u; ky < 3u; ky++) {
-        let iy = i32(oy * 2u + ky) - p.pad_top;
+    // Input rows 2 * oy .. 2 * oy + 4: filter row r for the first output row, r - 2 for the
+    // second.
+    for (var r = 0u; r < 5u; r++) {
+        let iy = i32(oy * 2u + r) - p.pad_top;
         if (iy < 0 || iy >= i32(p.in_h)) { continue; }
         let row = (n * p.in_h + u32(iy)) * p.in_w;
         let c0 = column_v4(row, ix, c4); let c1 = column_v4(row, ix + 1, c4);
@@ -759,13 +766,25 @@ fn depthwise3x3_s2_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
         let c4_ = column_v4(row, ix + 4, c4); let c5 = column_v4(row, ix + 5, c4);
         let c6 = column_v4(row, ix + 6, c4); let c7 = column_v4(row, ix + 7, c4);
         let c8 = column_v4(row, ix + 8, c4);
-        let k0 = vec4<A>(w4[ky * 3u * C4 + c4]);
-        let k1 = vec4<A>(w4[(ky * 3u + 1u) * C4 + c4]);
-        let k2 = vec4<A>(w4[(ky * 3u + 2u) * C4 + c4]);
-        a0 += vec4<f32>(c0 * k0 + c1 * k1 + c2 * k2);
-        a1 += vec4<f32>(c2 * k0 + c3 * k1 + c4_ * k2);
-        a2 += vec4<f32>(c4_ * k0 + c5 * k1 + c6 * k2);
-        a3 += vec4<f32>(c6 * k0 + c7 * k1 + c8 * k2);
+        if (r < 3u) {
+            var t0 = k0; var t1 = k1; var t2 = k2;
+            if (r == 1u) { t0 = k3; t1 = k4; t2 = k5; }
+            if (r == 2u) { t0 = k6; t1 = k7; t2 = k8; }
+            a0 += vec4<f32>(c0 * t0 + c1 * t1 + c2 * t2);
+            a1 += vec4<f32>(c2 * t0 + c3 * t1 + c4_ * t2);
+            a2 += vec4<f32>(c4_ * t0 + c5 * t1 + c6 * t2);
+            a3 += vec4<f32>(c6 * t0 + c7 * t1 + c8 * t2);
+        }
+        if (r >= 2u) {
+            var t0 = k0; var t1 = k1; var t2 = k2;
+            if (r == 3u) { t0 = k3; t1 = k4; t2 = k5; }
+            if (r == 4u) { t0 = k6; t1 = k7; t2 = k8; }
+            d0 += vec4<f32>(c0 * t0 + c1 * t1 + c2 * t2);
+            d1 += vec4<f32>(c2 * t0 + c3 * t1 + c4_ * t2);
+            d2 += vec4<f32>(c4_ * t0 + c5 * t1 + c6 * t2);
+            d3 += vec4<f32>(c6 * t0 + c7 * t1 + c8 * t2);
+        }
     }
     store_row_v4(n, oy, ox0, c4, a0, a1, a2, a3);
+    if (oy + 1u < p.out_h) { store_row_v4(n, oy + 1u, ox0, c4, d0, d1, d2, d3); }
 }

@@ -506,7 +506,10 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     "depthwise3x3_s1_v4",
                     [groups, ow.div_ceil(4), n * oh.div_ceil(2)],
                 ),
-                (true, _) if v4 => ("depthwise3x3_s2_v4", [groups, ow.div_ceil(4), n * oh]),
+                (true, _) if v4 => (
+                    "depthwise3x3_s2_v4",
+                    [groups, ow.div_ceil(4), n * oh.div_ceil(2)],
+                ),
                 (true, 1) => (
                     "depthwise3x3_s1",
                     [ow.div_ceil(4), oh.div_ceil(2), n * groups],
