@@ -519,9 +519,10 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     "depthwise5x5_s1_v4",
                     [groups, ow.div_ceil(4), n * oh.div_ceil(2)],
                 ),
-                _ if v4 && oc == ic && five && sh == 2 => {
-                    ("depthwise5x5_s2_v4", [groups, ow.div_ceil(4), n * oh])
-                }
+                _ if v4 && oc == ic && five && sh == 2 => (
+                    "depthwise5x5_s2_v4",
+                    [groups, ow.div_ceil(4), n * oh.div_ceil(2)],
+                ),
                 _ if v4 && oc == ic => ("depthwise_v4", [groups, ow.div_ceil(4), n * oh]),
                 _ => ("depthwise_conv2d", [ow, oh, n * groups]),
             };
