@@ -35,12 +35,13 @@ struct Conv {
 // kernels without one.
 @group(0) @binding(5) var<storage, read_write> resid: array<T>;
 @group(0) @binding(5) var<storage, read_write> resid4: array<vec4<T>>;
-// The slopes of a PRELU folded into a 1x1 kernel, one per output channel; a placeholder for
-// the entry points without one.
+// The slopes of a PRELU folded into a 1x1 or general convolution kernel, one per output
+// channel; a placeholder for the entry points without one.
 @group(0) @binding(6) var<storage, read_write> alpha: array<T>;
 @group(0) @binding(6) var<storage, read_write> alpha4: array<vec4<T>>;
 
-// What a 1x1 kernel does after its activation: bits of a constant argument of its body (each
+// What a 1x1 or general convolution kernel does after its activation (the general ones only
+// the PRELU): bits of a constant argument of its body (each
 // entry point passes its own, so no kernel keeps a branch for what it does not do). Add the
 // residual operand of a folded ADD, then apply a folded PRELU.
 const EPI_RESIDUAL: u32 = 1u;
@@ -93,7 +94,8 @@ fn store_1x1_v4(at: u32, px: u32, c4: u32, v: vec4<f32>, epi: u32) {
     y4[at] = vec4<T>(r);
 }
 
-// store4 for the 1x1 kernels: channels co.. of pixel px, with the `epi` bits (`EPI_RESIDUAL`, `EPI_PRELU`).
+// store4 for the 1x1 and general kernels: channels co.. of pixel px, with the `epi` bits
+// (`EPI_RESIDUAL`, `EPI_PRELU`).
 fn store4_1x1(px: u32, co: u32, v: vec4<A>, epi: u32) {
     let r = activate4(v, p.act);
     let base = px * p.out_c;
@@ -643,6 +645,16 @@ fn at_x(row: u32, ix: i32, ci: u32) -> A {
 // input value eight channels. grid: x = ceil(out_w / 4), y = out_h, z = batch * ceil(out_c / 8).
 @compute @workgroup_size(8, 8, 1)
 fn conv2d_tiled(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_tiled_body(gid, 0u);
+}
+
+// conv2d_tiled with a PRELU folded in (see `EPI_PRELU`).
+@compute @workgroup_size(8, 8, 1)
+fn conv2d_tiled_prelu(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_tiled_body(gid, EPI_PRELU);
+}
+
+fn conv2d_tiled_body(gid: vec3<u32>, epi: u32) {
     let ox0 = gid.x * 4u;
     let oy = gid.y;
     let groups8 = (p.out_c + 7u) / 8u;
@@ -693,8 +705,8 @@ fn conv2d_tiled(@builtin(global_invocation_id) gid: vec3<u32>) {
         if (j == 1u) { lo = l1; hi = h1; }
         if (j == 2u) { lo = l2; hi = h2; }
         if (j == 3u) { lo = l3; hi = h3; }
-        store4((base + j) * p.out_c, co, vec4<A>(lo));
-        if (co + 4u < p.out_c) { store4((base + j) * p.out_c, co + 4u, vec4<A>(hi)); }
+        store4_1x1(base + j, co, vec4<A>(lo), epi);
+        if (co + 4u < p.out_c) { store4_1x1(base + j, co + 4u, vec4<A>(hi), epi); }
     }
 }
 

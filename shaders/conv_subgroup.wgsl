@@ -10,6 +10,16 @@
 // grid: x = out_h * ceil(out_w / 4), y = ceil(out_c / 16), z = batch; workgroup 64 x 1 x 1.
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_tiled_sg(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+    conv2d_tiled_sg_body(gid, sid, 0u);
+}
+
+// conv2d_tiled_sg with a PRELU folded in (see `EPI_PRELU`).
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_tiled_sg_prelu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+    conv2d_tiled_sg_body(gid, sid, EPI_PRELU);
+}
+
+fn conv2d_tiled_sg_body(gid: vec3<u32>, sid: u32, epi: u32) {
     let xblocks = (p.out_w + 3u) / 4u;
     let blocks = p.out_h * xblocks;
     let co = gid.y * 16u;
@@ -68,16 +78,16 @@ fn conv2d_tiled_sg(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgr
     }
     if (gid.x >= blocks) { return; }
     let base = (n * p.out_h + oy) * p.out_w + ox0;
-    store_tiled16(base * p.out_c, co, a0_0, a0_1, a0_2, a0_3);
-    if (ox0 + 1u < p.out_w) { store_tiled16((base + 1u) * p.out_c, co, a1_0, a1_1, a1_2, a1_3); }
-    if (ox0 + 2u < p.out_w) { store_tiled16((base + 2u) * p.out_c, co, a2_0, a2_1, a2_2, a2_3); }
-    if (ox0 + 3u < p.out_w) { store_tiled16((base + 3u) * p.out_c, co, a3_0, a3_1, a3_2, a3_3); }
+    store_tiled16(base, co, a0_0, a0_1, a0_2, a0_3, epi);
+    if (ox0 + 1u < p.out_w) { store_tiled16(base + 1u, co, a1_0, a1_1, a1_2, a1_3, epi); }
+    if (ox0 + 2u < p.out_w) { store_tiled16(base + 2u, co, a2_0, a2_1, a2_2, a2_3, epi); }
+    if (ox0 + 3u < p.out_w) { store_tiled16(base + 3u, co, a3_0, a3_1, a3_2, a3_3, epi); }
 }
 
-// The 16 channels from co of the pixel at `base`, those below out_c.
-fn store_tiled16(base: u32, co: u32, a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>) {
-    store4(base, co, vec4<A>(a));
-    if (co + 4u < p.out_c) { store4(base, co + 4u, vec4<A>(b)); }
-    if (co + 8u < p.out_c) { store4(base, co + 8u, vec4<A>(c)); }
-    if (co + 12u < p.out_c) { store4(base, co + 12u, vec4<A>(d)); }
+// The 16 channels from co of pixel px, those below out_c, with the `epi` bits.
+fn store_tiled16(px: u32, co: u32, a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, epi: u32) {
+    store4_1x1(px, co, vec4<A>(a), epi);
+    if (co + 4u < p.out_c) { store4_1x1(px, co + 4u, vec4<A>(b), epi); }
+    if (co + 8u < p.out_c) { store4_1x1(px, co + 8u, vec4<A>(c), epi); }
+    if (co + 12u < p.out_c) { store4_1x1(px, co + 12u, vec4<A>(d), epi); }
 }

@@ -89,7 +89,8 @@ fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
 /// RELU_N1_TO_1 in the partition that alone reads the output (not a model output) of such an
 /// ADD or of a CONV_2D / DEPTHWISE_CONV_2D, neither having an activation of its own; a PRELU
 /// with constant slopes (FLOAT16 ones dequantized at plan time included), one per channel, in the partition, that alone reads the output (not a
-/// model output) of such an ADD (when no RELU was folded into it) or of a pointwise CONV_2D;
+/// model output) of such an ADD (when no RELU was folded into it) or of a CONV_2D that does not
+/// lower to the RGB kernel;
 /// and a PAD of only the height and width, with zeros, in the partition, read only by a
 /// CONV_2D or DEPTHWISE_CONV_2D that is not pointwise, its output not a model output.
 fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
@@ -212,8 +213,20 @@ fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
         if linear && partition_of(n).is_some() && relu_after(node.outputs[0], partition_of(n)) {
             folded += 1;
         }
-        // A PRELU after a 1x1 convolution.
-        if pointwise(n).is_some()
+        // A PRELU after a convolution that lowers to a 1x1 or the general kernel (not the RGB
+        // one: a 3x3 filter over 3 channels, dilation 1, out channels a multiple of 8).
+        let rgb = |n: usize| {
+            let node = &graph.nodes[n];
+            let Op::Conv2D(o) = &node.op else {
+                return false;
+            };
+            let w = node.input(1).map(shape);
+            w.is_some_and(|w| w.len() == 4 && w[1..] == [3, 3, 3] && w[0] % 8 == 0)
+                && o.dilation_h == 1
+                && o.dilation_w == 1
+        };
+        if matches!(node.op, Op::Conv2D(_))
+            && !rgb(n)
             && partition_of(n).is_some()
             && prelu_after(node.outputs[0], partition_of(n))
         {
@@ -648,43 +661,50 @@ fn prelu(b: &mut ModelBuilder, x: i32, [h, w, c]: [i32; 3], alpha: &[i32]) -> i3
     y
 }
 
-/// A PRELU with one slope per channel after a 1x1 convolution is applied by the convolution's
+/// A PRELU with one slope per channel after a convolution is applied by the convolution's
 /// dispatch (one dispatch, the CPU's result in F32 and F16, with and without subgroups) for
-/// every 1x1 kernel: 40 channels (4 x 32 blocks with subgroups, 8 x 8 without), 16, and 6
-/// (the scalar kernel), after the convolution's own activation; not when the slopes differ
-/// per pixel or the convolution's output is also a model output.
+/// every 1x1 kernel (40 channels: 4 x 32 blocks with subgroups, 8 x 8 without; 16; 6, the
+/// scalar kernel) and the general one (3x3, with a partial block of channels; 5x5 at stride 2),
+/// after the convolution's own activation; not after the RGB kernel (no such epilogue), nor
+/// when the slopes differ per pixel or the convolution's output is also a model output.
 #[test]
-fn a_prelu_is_folded_into_the_1x1_convolution_before_it() {
-    // (in channels, out channels, activation, slopes per pixel, conv output is an output)
+fn a_prelu_is_folded_into_the_convolution_before_it() {
+    use Activation::{None as Linear, ReluN1To1};
+    // (kernel, stride, in channels, out channels, activation, slopes per pixel, conv output is
+    // an output)
     let cases = [
-        (8, 40, Activation::None, false, false),
-        (16, 16, Activation::ReluN1To1, false, false),
-        (4, 6, Activation::None, false, false),
-        (8, 16, Activation::None, true, false),
-        (8, 16, Activation::None, false, true),
+        (1, 1, 8, 40, Linear, false, false),
+        (1, 1, 16, 16, ReluN1To1, false, false),
+        (1, 1, 4, 6, Linear, false, false),
+        (3, 1, 8, 12, Linear, false, false),
+        (5, 2, 5, 20, ReluN1To1, false, false),
+        (3, 1, 3, 16, Linear, false, false),
+        (1, 1, 8, 16, Linear, true, false),
+        (3, 1, 8, 16, Linear, false, true),
     ];
     let (h, w) = (5, 7);
     let modes = [Precision::F32, Precision::F16].map(|p| [(p, true), (p, false)]);
     for (precision, subgroups) in modes.into_iter().flatten() {
-        for (c, oc, activation, per_pixel, t_is_output) in cases {
+        for (k, stride, c, oc, activation, per_pixel, t_is_output) in cases {
             let name = format!(
-                "{precision} subgroups {subgroups} {c}->{oc} {activation:?} per pixel \
-                 {per_pixel} output {t_is_output}"
+                "{precision} subgroups {subgroups} {k}x{k}/{stride} {c}->{oc} {activation:?} \
+                 per pixel {per_pixel} output {t_is_output}"
             );
             let mut b = ModelBuilder::new();
             let x = b.input("input", &[1, h, w, c]);
-            let scale = 2.0 / (c as f32).sqrt();
-            let filter: Vec<f32> = (0..(oc * c) as usize)
+            let scale = 2.0 / ((c * k * k) as f32).sqrt();
+            let filter: Vec<f32> = (0..(oc * k * k * c) as usize)
                 .map(|i| scale * uniform(1, i))
                 .collect();
             let bias: Vec<f32> = (0..oc as usize).map(|i| uniform(2, i)).collect();
-            let filter = b.const_f32("filter", &[oc, 1, 1, c], &filter).unwrap();
+            let filter = b.const_f32("filter", &[oc, k, k, c], &filter).unwrap();
             let bias = b.const_f32("bias", &[oc], &bias).unwrap();
-            let t = b.activation("conv", &[1, h, w, oc]);
+            let (oh, ow) = ((h + stride - 1) / stride, (w + stride - 1) / stride);
+            let t = b.activation("conv", &[1, oh, ow, oc]);
             let options = Conv2DOptions {
                 padding: Padding::Same,
-                stride_w: 1,
-                stride_h: 1,
+                stride_w: stride,
+                stride_h: stride,
                 activation,
                 dilation_w: 1,
                 dilation_h: 1,
@@ -696,8 +716,8 @@ fn a_prelu_is_folded_into_the_1x1_convolution_before_it() {
                 BuiltinOptions::Conv2D(options),
             )
             .unwrap();
-            let alpha = if per_pixel { [h, w, oc] } else { [1, 1, oc] };
-            let y = prelu(&mut b, t, [h, w, oc], &alpha);
+            let alpha = if per_pixel { [oh, ow, oc] } else { [1, 1, oc] };
+            let y = prelu(&mut b, t, [oh, ow, oc], &alpha);
             b.add_output(y).unwrap();
             if t_is_output {
                 b.add_output(t).unwrap();
@@ -710,7 +730,8 @@ fn a_prelu_is_folded_into_the_1x1_convolution_before_it() {
             ) else {
                 return;
             };
-            let folded = usize::from(!per_pixel && !t_is_output);
+            let rgb_kernel = k == 3 && c == 3 && oc % 8 == 0;
+            let folded = usize::from(!per_pixel && !t_is_output && !rgb_kernel);
             let Some(cpu) = two_nodes_folded(&name, &model, gpu, precision, folded) else {
                 continue;
             };

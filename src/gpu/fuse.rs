@@ -3,13 +3,13 @@
 //! convolution's dispatch), a PAD of the other operand's channels (BlazeFace's shortcuts) into
 //! the same read, a zero PAD of a convolution's input height and width into the convolution's
 //! own padding, a standalone RELU / RELU6 / RELU_N1_TO_1 after a convolution or a folded
-//! ADD into its fused activation, and a PRELU with one slope per channel after a 1x1
-//! convolution or a folded ADD into its epilogue (BlazeFace, BlazePalm and their landmark
-//! models end every block with one).
+//! ADD into its fused activation, and a PRELU with one slope per channel after a 1x1 or
+//! general convolution or a folded ADD into its epilogue (BlazeFace, BlazePalm and their
+//! landmark models end every block with one).
 //!
 //! The graph decides whether nodes may be folded, the lowered convolution whether they can be
-//! ([`lower::fold_residual_add`] and [`lower::fold_prelu`]: only the 1x1 kernels, which have
-//! these epilogues; [`lower::fold_activation`]). A folded ADD runs where the ADD ran: every input of the
+//! ([`lower::fold_residual_add`] and [`lower::fold_prelu`]: only the kernels with these
+//! epilogues; [`lower::fold_activation`]). A folded ADD runs where the ADD ran: every input of the
 //! convolution and of the ADD exists by then (the residual operand may be computed after the
 //! convolution, as BlazeFace's padded shortcuts are).
 
@@ -96,7 +96,7 @@ impl Folds {
     /// RELU's output).
     ///
     /// A PRELU whose slopes are a constant with one value per channel (every other dimension
-    /// 1), that alone reads the output of a folded ADD or of a 1x1 CONV_2D, not a graph output,
+    /// 1), that alone reads the output of a folded ADD or of a CONV_2D, not a graph output,
     /// is applied by that convolution's dispatch after everything else it does (it writes the
     /// PRELU's output).
     pub(crate) fn new(graph: &Graph, lower: impl Fn(usize) -> Result<Lowered, String>) -> Folds {
@@ -223,7 +223,7 @@ impl Folds {
                 folds.replaced.insert(conv, (conv, suffix, spec));
             }
         }
-        // PRELUs after a 1x1 convolution or a folded ADD, with one slope per channel.
+        // PRELUs after a 1x1 or general convolution or a folded ADD, one slope per channel.
         for (prelu, node) in graph.nodes.iter().enumerate() {
             let (Op::Prelu, [Some(x), Some(alpha)], [y]) =
                 (&node.op, node.inputs.as_slice(), node.outputs.as_slice())
@@ -260,6 +260,7 @@ impl Folds {
             };
             let suffix = match suffix {
                 "" => "+PRELU",
+                "+PAD" => "+PAD+PRELU",
                 "+ADD" => "+ADD+PRELU",
                 "+PAD+ADD" => "+PAD+ADD+PRELU",
                 _ => continue,

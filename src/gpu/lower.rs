@@ -436,7 +436,11 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 }
             } else if limits.subgroups {
                 // 16 output channels per invocation, two filter values loaded per lane and step
-                // (palm_detection's 5x5 stem: 4.3 ms with 8 channels, 2.9 ms with 16).
+                // (palm_detection's 5x5 stem: 4.3 ms with 8 channels, 2.9 ms with 16). Bindings
+                // 5 and 6 as for the 1x1 kernels, whose stores these share: only a PRELU is
+                // ever folded in ([`fold_prelu`]).
+                let mut bindings = bindings;
+                bindings.extend([Binding::Dummy, Binding::Dummy]);
                 DispatchSpec {
                     file: ShaderFile::ConvSubgroup,
                     entry: "conv2d_tiled_sg",
@@ -447,6 +451,8 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     row_slot: None,
                 }
             } else {
+                let mut bindings = bindings;
+                bindings.extend([Binding::Dummy, Binding::Dummy]);
                 DispatchSpec {
                     file: limits.conv_file(),
                     entry: "conv2d_tiled",
@@ -1176,11 +1182,12 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
     }
 }
 
-/// The 1x1 kernels and their variants with an epilogue, by the bits of the shaders'
-/// `EPI_RESIDUAL` (1: adds a residual operand, binding 5 and params word 19) and `EPI_PRELU` (2:
-/// applies PRELU slopes, binding 6). Each is a separate entry point, so the kernels without an
-/// epilogue keep no branch for it in their stores.
-const EPILOGUE_ENTRIES: [[&str; 4]; 5] = [
+/// The 1x1 and general convolution kernels and their variants with an epilogue, by the bits of
+/// the shaders' `EPI_RESIDUAL` (1: adds a residual operand, binding 5 and params word 19) and
+/// `EPI_PRELU` (2: applies PRELU slopes, binding 6); "" where there is no such variant. Each is
+/// a separate entry point, so the kernels without an epilogue keep no branch for it in their
+/// stores.
+const EPILOGUE_ENTRIES: [[&str; 4]; 7] = [
     [
         "conv2d_1x1_sg_4x32",
         "conv2d_1x1_sg_4x32_res",
@@ -1211,6 +1218,8 @@ const EPILOGUE_ENTRIES: [[&str; 4]; 5] = [
         "conv2d_1x1_tiled_prelu",
         "conv2d_1x1_tiled_res_prelu",
     ],
+    ["conv2d_tiled_sg", "", "conv2d_tiled_sg_prelu", ""],
+    ["conv2d_tiled", "", "conv2d_tiled_prelu", ""],
 ];
 
 /// Bit of [`EPILOGUE_ENTRIES`]' index: the residual ADD.
@@ -1224,7 +1233,7 @@ const EPI_PRELU: usize = 2;
 fn add_epilogue(conv: &mut DispatchSpec, epilogue: usize) -> bool {
     let found = EPILOGUE_ENTRIES.iter().find_map(|row| {
         let i = row.iter().position(|e| *e == conv.entry)?;
-        (i & epilogue == 0).then(|| row[i | epilogue])
+        (i & epilogue == 0 && !row[i | epilogue].is_empty()).then(|| row[i | epilogue])
     });
     match found {
         Some(entry) if conv.bindings.len() == 6 => {
@@ -1287,8 +1296,8 @@ pub(crate) fn fold_residual_add(
     true
 }
 
-/// Folds `y = PRELU(x, alpha)`, where the lowered 1x1 convolution `conv` writes `x` (its own
-/// output or a folded ADD's) and `alpha` holds one slope per output channel (`channels` of
+/// Folds `y = PRELU(x, alpha)`, where the lowered 1x1 or general convolution `conv` writes `x`
+/// (its own output or a folded ADD's) and `alpha` holds one slope per output channel (`channels` of
 /// them, broadcast over the pixels), into `conv`: it then writes `y`, applying the PRELU after
 /// everything it did before. Returns false, leaving `conv` as it was, when its kernel has no
 /// PRELU epilogue or the slopes are not one per channel.

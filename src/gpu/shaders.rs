@@ -80,6 +80,7 @@ impl ShaderFile {
         match self {
             ShaderFile::Conv => &[
                 "conv2d_tiled",
+                "conv2d_tiled_prelu",
                 "conv2d_3x3_c3",
                 "conv2d_1x1_tiled",
                 "conv2d_1x1_v4_8x8",
@@ -118,6 +119,7 @@ impl ShaderFile {
                 "conv2d_3x3_c3_sg_8",
                 "conv2d_3x3_c3_sg_16",
                 "conv2d_tiled_sg",
+                "conv2d_tiled_sg_prelu",
             ],
             ShaderFile::Elementwise => &[
                 "binary",
