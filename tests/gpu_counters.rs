@@ -397,6 +397,44 @@ fn uniform(seed: u32, i: usize) -> f32 {
     (v >> 8) as f32 / (1u32 << 23) as f32 - 1.0
 }
 
+/// Appends a CONV_2D (`k` x `k`, `stride`, SAME padding, seeded filter and bias, `activation`)
+/// of `x` ([1, h, w, c]) to `oc` channels and returns its output.
+fn seeded_conv(
+    b: &mut ModelBuilder,
+    x: i32,
+    [h, w, c]: [i32; 3],
+    oc: i32,
+    k: i32,
+    stride: i32,
+    activation: Activation,
+) -> i32 {
+    let scale = 2.0 / ((c * k * k) as f32).sqrt();
+    let filter: Vec<f32> = (0..(oc * k * k * c) as usize)
+        .map(|i| scale * uniform(1, i))
+        .collect();
+    let bias: Vec<f32> = (0..oc as usize).map(|i| uniform(2, i)).collect();
+    let filter = b.const_f32("filter", &[oc, k, k, c], &filter).unwrap();
+    let bias = b.const_f32("bias", &[oc], &bias).unwrap();
+    let (oh, ow) = ((h + stride - 1) / stride, (w + stride - 1) / stride);
+    let y = b.activation("conv", &[1, oh, ow, oc]);
+    let options = Conv2DOptions {
+        padding: Padding::Same,
+        stride_w: stride,
+        stride_h: stride,
+        activation,
+        dilation_w: 1,
+        dilation_h: 1,
+    };
+    b.op(
+        builtin::CONV_2D,
+        &[x, filter, bias],
+        &[y],
+        BuiltinOptions::Conv2D(options),
+    )
+    .unwrap();
+    y
+}
+
 /// One residual block for [`residual_model`].
 #[derive(Debug, Clone, Copy)]
 struct Block {
@@ -428,29 +466,7 @@ fn residual_model(k: Block) -> Model {
     let oc = k.out_c;
     let mut b = ModelBuilder::new();
     let input = b.input("input", &[1, h, w, c]);
-    let scale = 2.0 / (c as f32).sqrt();
-    let filter: Vec<f32> = (0..(oc * c) as usize)
-        .map(|i| scale * uniform(1, i))
-        .collect();
-    let bias: Vec<f32> = (0..oc as usize).map(|i| uniform(2, i)).collect();
-    let filter = b.const_f32("filter", &[oc, 1, 1, c], &filter).unwrap();
-    let bias = b.const_f32("bias", &[oc], &bias).unwrap();
-    let t = b.activation("conv", &[1, h, w, oc]);
-    let conv = Conv2DOptions {
-        padding: Padding::Same,
-        stride_w: 1,
-        stride_h: 1,
-        activation: k.conv_act,
-        dilation_w: 1,
-        dilation_h: 1,
-    };
-    b.op(
-        builtin::CONV_2D,
-        &[input, filter, bias],
-        &[t],
-        BuiltinOptions::Conv2D(conv),
-    )
-    .unwrap();
+    let t = seeded_conv(&mut b, input, [h, w, c], oc, 1, 1, k.conv_act);
     let mut r = input;
     if k.late {
         r = b.activation("logistic", &[1, h, w, c]);
@@ -692,30 +708,8 @@ fn a_prelu_is_folded_into_the_convolution_before_it() {
             );
             let mut b = ModelBuilder::new();
             let x = b.input("input", &[1, h, w, c]);
-            let scale = 2.0 / ((c * k * k) as f32).sqrt();
-            let filter: Vec<f32> = (0..(oc * k * k * c) as usize)
-                .map(|i| scale * uniform(1, i))
-                .collect();
-            let bias: Vec<f32> = (0..oc as usize).map(|i| uniform(2, i)).collect();
-            let filter = b.const_f32("filter", &[oc, k, k, c], &filter).unwrap();
-            let bias = b.const_f32("bias", &[oc], &bias).unwrap();
+            let t = seeded_conv(&mut b, x, [h, w, c], oc, k, stride, activation);
             let (oh, ow) = ((h + stride - 1) / stride, (w + stride - 1) / stride);
-            let t = b.activation("conv", &[1, oh, ow, oc]);
-            let options = Conv2DOptions {
-                padding: Padding::Same,
-                stride_w: stride,
-                stride_h: stride,
-                activation,
-                dilation_w: 1,
-                dilation_h: 1,
-            };
-            b.op(
-                builtin::CONV_2D,
-                &[x, filter, bias],
-                &[t],
-                BuiltinOptions::Conv2D(options),
-            )
-            .unwrap();
             let alpha = if per_pixel { [oh, ow, oc] } else { [1, 1, oc] };
             let y = prelu(&mut b, t, [oh, ow, oc], &alpha);
             b.add_output(y).unwrap();
