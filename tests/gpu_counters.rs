@@ -91,8 +91,8 @@ fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
 /// with constant slopes (FLOAT16 ones dequantized at plan time included), one per channel, in the partition, that alone reads the output (not a
 /// model output) of such an ADD (when no RELU was folded into it) or of a CONV_2D that does not
 /// lower to the RGB kernel;
-/// and a PAD of only the height and width, with zeros, in the partition, read only by a
-/// CONV_2D or DEPTHWISE_CONV_2D that is not pointwise, its output not a model output.
+/// and a PAD of only the height and width, with zeros, in the partition, read only by CONV_2D
+/// or DEPTHWISE_CONV_2D nodes that are not pointwise, its output not a model output.
 fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
     let graph = Graph::from_model(model).unwrap();
     let producers = graph.producers();
@@ -166,11 +166,10 @@ fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
             });
         per_channel && partition_of(*n) == part && !graph.outputs.contains(&t)
     };
-    // A PAD of only the height and width with zeros, in partition `part`, read only by `n`.
-    let spatial_pad_for = |t: usize, n: usize, part: Option<usize>| {
-        let Some(p) = producers[t] else {
-            return false;
-        };
+    // A PAD of only the height and width with zeros whose output is not a model output and is
+    // read only by convolutions that pad (not pointwise), all in the PAD's partition, each
+    // reading it as its input.
+    let spatial_pad = |p: usize| {
         let node = &graph.nodes[p];
         let (Op::Pad, Some(pads)) = (&node.op, node.input(1)) else {
             return false;
@@ -182,27 +181,25 @@ fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
         else {
             return false;
         };
+        let t = node.outputs[0];
+        let padding_conv = |n: usize| {
+            let reader = &graph.nodes[n];
+            matches!(reader.op, Op::Conv2D(_) | Op::DepthwiseConv2D(_))
+                && pointwise(n).is_none()
+                && reader.input(0) == Some(t)
+                && partition_of(n) == partition_of(p)
+        };
         v.len() == 8
             && [v[0], v[1], v[6], v[7]] == [0; 4]
             && v[2..6].iter().all(|&x| x >= 0)
-            && partition_of(p) == part
-            && consumers[t] == [n]
+            && partition_of(p).is_some()
+            && !consumers[t].is_empty()
+            && consumers[t].iter().all(|&n| padding_conv(n))
             && !graph.outputs.contains(&t)
     };
     let mut folded = 0;
-    for (n, node) in graph.nodes.iter().enumerate() {
-        // A spatial PAD in front of a convolution whose kernel pads (all but the 1x1 ones).
-        let convolution = matches!(node.op, Op::Conv2D(_) | Op::DepthwiseConv2D(_));
-        if convolution
-            && partition_of(n).is_some()
-            && pointwise(n).is_none()
-            && node
-                .input(0)
-                .is_some_and(|t| spatial_pad_for(t, n, partition_of(n)))
-        {
-            folded += 1;
-        }
-    }
+    // Spatial PADs in front of convolutions whose kernels pad (all but the 1x1 ones).
+    folded += (0..graph.nodes.len()).filter(|&p| spatial_pad(p)).count();
     for (n, node) in graph.nodes.iter().enumerate() {
         // A standalone activation after a convolution without one.
         let linear = match &node.op {
@@ -918,6 +915,74 @@ fn close_to_cpu(
         );
     }
     cpu
+}
+
+/// A zero PAD of height and width read by several convolutions becomes each one's own padding
+/// (the PAD dispatches nothing; pose_detection pads once for two depthwise branches), F32 and
+/// F16, with and without subgroups; not when one reader cannot pad (a 1x1 convolution) or is
+/// not a convolution.
+#[test]
+fn a_spatial_pad_read_by_several_convolutions_is_folded_into_each() {
+    // (name, the second reader: 0 a 3x3 convolution, 1 a 1x1 convolution, 2 a RELU)
+    let cases = [
+        ("depthwise and general", 0),
+        ("depthwise and 1x1", 1),
+        ("depthwise and RELU", 2),
+    ];
+    let modes = [Precision::F32, Precision::F16].map(|p| [(p, true), (p, false)]);
+    for (precision, subgroups) in modes.into_iter().flatten() {
+        for (label, second) in cases {
+            let name = format!("{precision} subgroups {subgroups} {label}");
+            let (h, w, c) = (6, 7, 8);
+            let (ph, pw) = (h + 2, w + 2);
+            let mut b = ModelBuilder::new();
+            let x = b.input("input", &[1, h, w, c]);
+            let paddings = b
+                .const_i32("paddings", &[4, 2], &[0, 0, 1, 1, 1, 1, 0, 0])
+                .unwrap();
+            let padded = b.activation("padded", &[1, ph, pw, c]);
+            b.op(builtin::PAD, &[x, paddings], &[padded], BuiltinOptions::Pad)
+                .unwrap();
+            let conv = |depthwise, seed| Conv3x3 {
+                channels: [c, c],
+                depthwise,
+                stride: 1,
+                padding: Padding::Valid,
+                activation: Activation::None,
+                seed,
+            };
+            let y0 = conv(true, 7).add(&mut b, padded, [ph, pw]);
+            let y1 = match second {
+                0 => conv(false, 8).add(&mut b, padded, [ph, pw]),
+                1 => seeded_conv(&mut b, padded, [ph, pw, c], c, 1, 1, Activation::None),
+                _ => {
+                    let y = b.activation("relu", &[1, ph, pw, c]);
+                    b.op(builtin::RELU, &[padded], &[y], BuiltinOptions::None)
+                        .unwrap();
+                    y
+                }
+            };
+            b.add_output(y0).unwrap();
+            b.add_output(y1).unwrap();
+            let model = b.build();
+            let Some(gpu) = common::gpu_delegate_with(
+                GpuDelegateOptions::default()
+                    .precision(precision)
+                    .request_subgroups(subgroups),
+            ) else {
+                return;
+            };
+            if gpu.effective_precision() != precision {
+                assert!(!common::under_ci(), "{precision} not available under CI");
+                continue;
+            }
+            let run = count(&model, gpu, 1);
+            let folded = usize::from(second == 0);
+            assert_eq!(run.fused_nodes, folded, "{name}");
+            assert_eq!(run.memory.dispatches_per_invoke, 3 - folded, "{name}");
+            close_to_cpu(&name, &model, precision, &run.outputs);
+        }
+    }
 }
 
 /// A zero PAD of height and width in front of a convolution becomes the convolution's own

@@ -1,8 +1,8 @@
 //! Folding nodes into a convolution next to them, so that fewer dispatches run: a residual
 //! ADD into the convolution that produces one of its operands (the sum is written by the
 //! convolution's dispatch), a PAD of the other operand's channels (BlazeFace's shortcuts) into
-//! the same read, a zero PAD of a convolution's input height and width into the convolution's
-//! own padding, a standalone RELU / RELU6 / RELU_N1_TO_1 after a convolution or a folded
+//! the same read, a zero PAD of the height and width into the own padding of every
+//! convolution that reads it, a standalone RELU / RELU6 / RELU_N1_TO_1 after a convolution or a folded
 //! ADD into its fused activation, and a PRELU with one slope per channel after a 1x1 or
 //! general convolution or a folded ADD into its epilogue (BlazeFace, BlazePalm and their
 //! landmark models end every block with one).
@@ -170,28 +170,43 @@ impl Folds {
                 break;
             }
         }
-        // Zero PADs of height and width in front of the other convolutions.
-        for (conv, node) in graph.nodes.iter().enumerate() {
-            let convolution = matches!(node.op, Op::Conv2D(_) | Op::DepthwiseConv2D(_));
-            if !convolution || folds.skipped.contains(&conv) {
-                continue;
-            }
-            let Some(padded) = node.input(0) else {
-                continue;
-            };
-            let Some(pad) = producers[padded].filter(|_| only_for(padded, conv)) else {
-                continue;
-            };
+        // Zero PADs of height and width in front of the other convolutions: folded when every
+        // reader of the padded tensor is a convolution that can take the padding as its own
+        // (pose_detection pads once for two depthwise branches).
+        for (pad, node) in graph.nodes.iter().enumerate() {
             let Some((x, size, before)) = spatial_pad(graph, pad) else {
                 continue;
             };
-            let Ok(Lowered::Dispatches(mut d)) = lower(conv) else {
+            let Some(&padded) = node.outputs.first() else {
                 continue;
             };
-            let [spec] = d.as_mut_slice() else { continue };
-            if lower::fold_spatial_pad(spec, x, size, before) {
+            let readers = &consumers[padded];
+            if readers.is_empty() || graph.outputs.contains(&padded) {
+                continue;
+            }
+            let mut specs = Vec::with_capacity(readers.len());
+            for &conv in readers {
+                let reader = &graph.nodes[conv];
+                let convolution = matches!(reader.op, Op::Conv2D(_) | Op::DepthwiseConv2D(_));
+                let only_input =
+                    reader.input(0) == Some(padded) && !reader.inputs[1..].contains(&Some(padded));
+                if !convolution || !only_input || folds.skipped.contains(&conv) {
+                    break;
+                }
+                let Ok(Lowered::Dispatches(mut d)) = lower(conv) else {
+                    break;
+                };
+                let [spec] = d.as_mut_slice() else { break };
+                if !lower::fold_spatial_pad(spec, x, size, before) {
+                    break;
+                }
+                specs.push((conv, spec.clone()));
+            }
+            if specs.len() == readers.len() {
                 folds.skipped.insert(pad);
-                folds.replaced.insert(conv, (conv, "+PAD", spec.clone()));
+                for (conv, spec) in specs {
+                    folds.replaced.insert(conv, (conv, "+PAD", spec));
+                }
             }
         }
         // Standalone activations after the other convolutions (with a PAD folded in or not).
