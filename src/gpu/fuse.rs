@@ -2,16 +2,16 @@
 //! ADD into the convolution that produces one of its operands (the sum is written by the
 //! convolution's dispatch), a PAD of the other operand's channels (BlazeFace's shortcuts) into
 //! the same read, a zero PAD of the height and width into the own padding of every
-//! convolution that reads it, a standalone RELU / RELU6 / RELU_N1_TO_1 after a convolution or a folded
-//! ADD into its fused activation, and a PRELU with one slope per channel after a 1x1 or
-//! general convolution or a folded ADD into its epilogue (BlazeFace, BlazePalm and their
+//! convolution that reads it, a standalone RELU / RELU6 / RELU_N1_TO_1 after a convolution or
+//! a folded ADD into its fused activation, and a PRELU with one slope per channel after a 1x1
+//! or general convolution or a folded ADD into its epilogue (BlazeFace, BlazePalm and their
 //! landmark models end every block with one).
 //!
 //! The graph decides whether nodes may be folded, the lowered convolution whether they can be
 //! ([`lower::fold_residual_add`] and [`lower::fold_prelu`]: only the kernels with these
-//! epilogues; [`lower::fold_activation`]). A folded ADD runs where the ADD ran: every input of the
-//! convolution and of the ADD exists by then (the residual operand may be computed after the
-//! convolution, as BlazeFace's padded shortcuts are).
+//! epilogues; [`lower::fold_activation`]). A folded ADD runs where the ADD ran: every input of
+//! the convolution and of the ADD exists by then (the residual operand may be computed after
+//! the convolution, as BlazeFace's padded shortcuts are).
 
 use std::collections::{HashMap, HashSet};
 
@@ -89,6 +89,10 @@ impl Folds {
     /// output of a PAD that only this ADD reads, not a graph output, padding only the channels
     /// at their end with zeros, the convolution reads the PAD's input instead (zero past its
     /// channels) and the PAD dispatches nothing either.
+    ///
+    /// A PAD of only the height and width, with zeros, whose output is not a graph output and
+    /// is read only by convolutions (as their input) whose kernels pad, becomes the padding of
+    /// each of them.
     ///
     /// A RELU-like node that alone reads the output of a folded ADD without activation, or of
     /// another CONV_2D / DEPTHWISE_CONV_2D without activation, and whose input is not a graph
