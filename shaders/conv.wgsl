@@ -35,15 +35,15 @@ struct Conv {
 // kernels without one.
 @group(0) @binding(5) var<storage, read_write> resid: array<T>;
 @group(0) @binding(5) var<storage, read_write> resid4: array<vec4<T>>;
-// The slopes of a PRELU folded into a 1x1 or general convolution kernel, one per output
+// The slopes of a PRELU folded into a convolution kernel (1x1, general, RGB), one per output
 // channel; a placeholder for the entry points without one.
 @group(0) @binding(6) var<storage, read_write> alpha: array<T>;
 @group(0) @binding(6) var<storage, read_write> alpha4: array<vec4<T>>;
 
-// What a 1x1 or general convolution kernel does after its activation (the general ones only
-// the PRELU): bits of a constant argument of its body (each
-// entry point passes its own, so no kernel keeps a branch for what it does not do). Add the
-// residual operand of a folded ADD, then apply a folded PRELU.
+// What a 1x1, general or RGB convolution kernel does after its activation (the general and
+// RGB ones only the PRELU): bits of a constant argument of its body (each entry point passes
+// its own, so no kernel keeps a branch for what it does not do). Add the residual operand of a
+// folded ADD, then apply a folded PRELU.
 const EPI_RESIDUAL: u32 = 1u;
 const EPI_PRELU: u32 = 2u;
 

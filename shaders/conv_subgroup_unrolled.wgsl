@@ -234,6 +234,16 @@ fn conv2d_1x1_sg_4x16_body(gid: vec3<u32>, sid: u32, epi: u32) {
 // grid: x = ceil(out_w / 4), y = out_h, z = batch * out_c / 8; workgroup 32 x 1 x 1 (its lanes share a row and a block of channels).
 @compute @workgroup_size(32, 1, 1)
 fn conv2d_3x3_c3_sg_8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+    conv2d_3x3_c3_sg_8_body(gid, sid, 0u);
+}
+
+// conv2d_3x3_c3_sg_8 with a PRELU folded in (see `EPI_PRELU`).
+@compute @workgroup_size(32, 1, 1)
+fn conv2d_3x3_c3_sg_8_prelu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+    conv2d_3x3_c3_sg_8_body(gid, sid, EPI_PRELU);
+}
+
+fn conv2d_3x3_c3_sg_8_body(gid: vec3<u32>, sid: u32, epi: u32) {
     let ox0 = gid.x * 4u;
     let oy = gid.y;
     let blocks = p.out_c / 8u;
@@ -755,22 +765,26 @@ fn conv2d_3x3_c3_sg_8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(su
       a3_1 += vec4<f32>(v2 * vec4<A>(q33.z, q40.y, q47.x, q53.w));
     }
     let oc4 = p.out_c / 4u;
-    let base = ((n * p.out_h + oy) * p.out_w + ox0) * oc4 + c4;
+    let px0 = (n * p.out_h + oy) * p.out_w + ox0;
     if (ox0 + 0u < p.out_w) {
-        store_v4(base + 0u * oc4 + 0u, a0_0);
-        store_v4(base + 0u * oc4 + 1u, a0_1);
+        let at = (px0 + 0u) * oc4 + c4;
+        store_1x1_v4(at + 0u, px0 + 0u, c4 + 0u, a0_0, epi);
+        store_1x1_v4(at + 1u, px0 + 0u, c4 + 1u, a0_1, epi);
     }
     if (ox0 + 1u < p.out_w) {
-        store_v4(base + 1u * oc4 + 0u, a1_0);
-        store_v4(base + 1u * oc4 + 1u, a1_1);
+        let at = (px0 + 1u) * oc4 + c4;
+        store_1x1_v4(at + 0u, px0 + 1u, c4 + 0u, a1_0, epi);
+        store_1x1_v4(at + 1u, px0 + 1u, c4 + 1u, a1_1, epi);
     }
     if (ox0 + 2u < p.out_w) {
-        store_v4(base + 2u * oc4 + 0u, a2_0);
-        store_v4(base + 2u * oc4 + 1u, a2_1);
+        let at = (px0 + 2u) * oc4 + c4;
+        store_1x1_v4(at + 0u, px0 + 2u, c4 + 0u, a2_0, epi);
+        store_1x1_v4(at + 1u, px0 + 2u, c4 + 1u, a2_1, epi);
     }
     if (ox0 + 3u < p.out_w) {
-        store_v4(base + 3u * oc4 + 0u, a3_0);
-        store_v4(base + 3u * oc4 + 1u, a3_1);
+        let at = (px0 + 3u) * oc4 + c4;
+        store_1x1_v4(at + 0u, px0 + 3u, c4 + 0u, a3_0, epi);
+        store_1x1_v4(at + 1u, px0 + 3u, c4 + 1u, a3_1, epi);
     }
 }
 
@@ -781,6 +795,16 @@ fn conv2d_3x3_c3_sg_8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(su
 // grid: x = ceil(out_w / 4), y = out_h, z = batch * out_c / 16; workgroup 32 x 1 x 1 (its lanes share a row and a block of channels).
 @compute @workgroup_size(32, 1, 1)
 fn conv2d_3x3_c3_sg_16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+    conv2d_3x3_c3_sg_16_body(gid, sid, 0u);
+}
+
+// conv2d_3x3_c3_sg_16 with a PRELU folded in (see `EPI_PRELU`).
+@compute @workgroup_size(32, 1, 1)
+fn conv2d_3x3_c3_sg_16_prelu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+    conv2d_3x3_c3_sg_16_body(gid, sid, EPI_PRELU);
+}
+
+fn conv2d_3x3_c3_sg_16_body(gid: vec3<u32>, sid: u32, epi: u32) {
     let ox0 = gid.x * 4u;
     let oy = gid.y;
     let blocks = p.out_c / 16u;
@@ -1581,29 +1605,33 @@ fn conv2d_3x3_c3_sg_16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(s
       a3_3 += vec4<f32>(v2 * vec4<A>(q87.z, q94.y, q101.x, q107.w));
     }
     let oc4 = p.out_c / 4u;
-    let base = ((n * p.out_h + oy) * p.out_w + ox0) * oc4 + c4;
+    let px0 = (n * p.out_h + oy) * p.out_w + ox0;
     if (ox0 + 0u < p.out_w) {
-        store_v4(base + 0u * oc4 + 0u, a0_0);
-        store_v4(base + 0u * oc4 + 1u, a0_1);
-        store_v4(base + 0u * oc4 + 2u, a0_2);
-        store_v4(base + 0u * oc4 + 3u, a0_3);
+        let at = (px0 + 0u) * oc4 + c4;
+        store_1x1_v4(at + 0u, px0 + 0u, c4 + 0u, a0_0, epi);
+        store_1x1_v4(at + 1u, px0 + 0u, c4 + 1u, a0_1, epi);
+        store_1x1_v4(at + 2u, px0 + 0u, c4 + 2u, a0_2, epi);
+        store_1x1_v4(at + 3u, px0 + 0u, c4 + 3u, a0_3, epi);
     }
     if (ox0 + 1u < p.out_w) {
-        store_v4(base + 1u * oc4 + 0u, a1_0);
-        store_v4(base + 1u * oc4 + 1u, a1_1);
-        store_v4(base + 1u * oc4 + 2u, a1_2);
-        store_v4(base + 1u * oc4 + 3u, a1_3);
+        let at = (px0 + 1u) * oc4 + c4;
+        store_1x1_v4(at + 0u, px0 + 1u, c4 + 0u, a1_0, epi);
+        store_1x1_v4(at + 1u, px0 + 1u, c4 + 1u, a1_1, epi);
+        store_1x1_v4(at + 2u, px0 + 1u, c4 + 2u, a1_2, epi);
+        store_1x1_v4(at + 3u, px0 + 1u, c4 + 3u, a1_3, epi);
     }
     if (ox0 + 2u < p.out_w) {
-        store_v4(base + 2u * oc4 + 0u, a2_0);
-        store_v4(base + 2u * oc4 + 1u, a2_1);
-        store_v4(base + 2u * oc4 + 2u, a2_2);
-        store_v4(base + 2u * oc4 + 3u, a2_3);
+        let at = (px0 + 2u) * oc4 + c4;
+        store_1x1_v4(at + 0u, px0 + 2u, c4 + 0u, a2_0, epi);
+        store_1x1_v4(at + 1u, px0 + 2u, c4 + 1u, a2_1, epi);
+        store_1x1_v4(at + 2u, px0 + 2u, c4 + 2u, a2_2, epi);
+        store_1x1_v4(at + 3u, px0 + 2u, c4 + 3u, a2_3, epi);
     }
     if (ox0 + 3u < p.out_w) {
-        store_v4(base + 3u * oc4 + 0u, a3_0);
-        store_v4(base + 3u * oc4 + 1u, a3_1);
-        store_v4(base + 3u * oc4 + 2u, a3_2);
-        store_v4(base + 3u * oc4 + 3u, a3_3);
+        let at = (px0 + 3u) * oc4 + c4;
+        store_1x1_v4(at + 0u, px0 + 3u, c4 + 0u, a3_0, epi);
+        store_1x1_v4(at + 1u, px0 + 3u, c4 + 1u, a3_1, epi);
+        store_1x1_v4(at + 2u, px0 + 3u, c4 + 2u, a3_2, epi);
+        store_1x1_v4(at + 3u, px0 + 3u, c4 + 3u, a3_3, epi);
     }
 }

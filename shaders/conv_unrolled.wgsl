@@ -284,6 +284,16 @@ fn conv2d_1x1_v4_8x16_body(gid: vec3<u32>, epi: u32) {
 // grid: x = ceil(out_w / 4), y = out_h, z = batch * out_c / 8; workgroup 8 x 8 x 1.
 @compute @workgroup_size(8, 8, 1)
 fn conv2d_3x3_c3(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_3x3_c3_body(gid, 0u);
+}
+
+// conv2d_3x3_c3 with a PRELU folded in (see `EPI_PRELU`).
+@compute @workgroup_size(8, 8, 1)
+fn conv2d_3x3_c3_prelu(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_3x3_c3_body(gid, EPI_PRELU);
+}
+
+fn conv2d_3x3_c3_body(gid: vec3<u32>, epi: u32) {
     let ox0 = gid.x * 4u;
     let oy = gid.y;
     let blocks = p.out_c / 8u;
@@ -797,21 +807,25 @@ fn conv2d_3x3_c3(@builtin(global_invocation_id) gid: vec3<u32>) {
       a3_1 += vec4<f32>(v2 * vec4<A>(q33.z, q40.y, q47.x, q53.w));
     }
     let oc4 = p.out_c / 4u;
-    let base = ((n * p.out_h + oy) * p.out_w + ox0) * oc4 + c4;
+    let px0 = (n * p.out_h + oy) * p.out_w + ox0;
     if (ox0 + 0u < p.out_w) {
-        store_v4(base + 0u * oc4 + 0u, a0_0);
-        store_v4(base + 0u * oc4 + 1u, a0_1);
+        let at = (px0 + 0u) * oc4 + c4;
+        store_1x1_v4(at + 0u, px0 + 0u, c4 + 0u, a0_0, epi);
+        store_1x1_v4(at + 1u, px0 + 0u, c4 + 1u, a0_1, epi);
     }
     if (ox0 + 1u < p.out_w) {
-        store_v4(base + 1u * oc4 + 0u, a1_0);
-        store_v4(base + 1u * oc4 + 1u, a1_1);
+        let at = (px0 + 1u) * oc4 + c4;
+        store_1x1_v4(at + 0u, px0 + 1u, c4 + 0u, a1_0, epi);
+        store_1x1_v4(at + 1u, px0 + 1u, c4 + 1u, a1_1, epi);
     }
     if (ox0 + 2u < p.out_w) {
-        store_v4(base + 2u * oc4 + 0u, a2_0);
-        store_v4(base + 2u * oc4 + 1u, a2_1);
+        let at = (px0 + 2u) * oc4 + c4;
+        store_1x1_v4(at + 0u, px0 + 2u, c4 + 0u, a2_0, epi);
+        store_1x1_v4(at + 1u, px0 + 2u, c4 + 1u, a2_1, epi);
     }
     if (ox0 + 3u < p.out_w) {
-        store_v4(base + 3u * oc4 + 0u, a3_0);
-        store_v4(base + 3u * oc4 + 1u, a3_1);
+        let at = (px0 + 3u) * oc4 + c4;
+        store_1x1_v4(at + 0u, px0 + 3u, c4 + 0u, a3_0, epi);
+        store_1x1_v4(at + 1u, px0 + 3u, c4 + 1u, a3_1, epi);
     }
 }

@@ -89,8 +89,7 @@ fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
 /// RELU_N1_TO_1 in the partition that alone reads the output (not a model output) of such an
 /// ADD or of a CONV_2D / DEPTHWISE_CONV_2D, neither having an activation of its own; a PRELU
 /// with constant slopes (FLOAT16 ones dequantized at plan time included), one per channel, in the partition, that alone reads the output (not a
-/// model output) of such an ADD (when no RELU was folded into it) or of a CONV_2D that does not
-/// lower to the RGB kernel;
+/// model output) of such an ADD (when no RELU was folded into it) or of a CONV_2D;
 /// and a PAD of only the height and width, with zeros, in the partition, read only by CONV_2D
 /// or DEPTHWISE_CONV_2D nodes that are not pointwise, its output not a model output.
 fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
@@ -210,20 +209,8 @@ fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
         if linear && partition_of(n).is_some() && relu_after(node.outputs[0], partition_of(n)) {
             folded += 1;
         }
-        // A PRELU after a convolution that lowers to a 1x1 or the general kernel (not the RGB
-        // one: a 3x3 filter over 3 channels, dilation 1, out channels a multiple of 8).
-        let rgb = |n: usize| {
-            let node = &graph.nodes[n];
-            let Op::Conv2D(o) = &node.op else {
-                return false;
-            };
-            let w = node.input(1).map(shape);
-            w.is_some_and(|w| w.len() == 4 && w[1..] == [3, 3, 3] && w[0] % 8 == 0)
-                && o.dilation_h == 1
-                && o.dilation_w == 1
-        };
+        // A PRELU after a CONV_2D (every kernel it lowers to has a PRELU epilogue).
         if matches!(node.op, Op::Conv2D(_))
-            && !rgb(n)
             && partition_of(n).is_some()
             && prelu_after(node.outputs[0], partition_of(n))
         {
@@ -677,9 +664,10 @@ fn prelu(b: &mut ModelBuilder, x: i32, [h, w, c]: [i32; 3], alpha: &[i32]) -> i3
 /// A PRELU with one slope per channel after a convolution is applied by the convolution's
 /// dispatch (one dispatch, the CPU's result in F32 and F16, with and without subgroups) for
 /// every 1x1 kernel (40 channels: 4 x 32 blocks with subgroups, 8 x 8 without; 16; 6, the
-/// scalar kernel) and the general one (3x3, with a partial block of channels; 5x5 at stride 2),
-/// after the convolution's own activation; not after the RGB kernel (no such epilogue), nor
-/// when the slopes differ per pixel or the convolution's output is also a model output.
+/// scalar kernel), the general one (3x3, with a partial block of channels; 5x5 at stride 2)
+/// and the RGB one (16 channels, and 8 for its 8-channel subgroup block), after the
+/// convolution's own activation; not when the slopes differ per pixel or the convolution's
+/// output is also a model output.
 #[test]
 fn a_prelu_is_folded_into_the_convolution_before_it() {
     use Activation::{None as Linear, ReluN1To1};
@@ -692,6 +680,7 @@ fn a_prelu_is_folded_into_the_convolution_before_it() {
         (3, 1, 8, 12, Linear, false, false),
         (5, 2, 5, 20, ReluN1To1, false, false),
         (3, 1, 3, 16, Linear, false, false),
+        (3, 2, 3, 8, ReluN1To1, false, false),
         (1, 1, 8, 16, Linear, true, false),
         (3, 1, 8, 16, Linear, false, true),
     ];
@@ -721,8 +710,7 @@ fn a_prelu_is_folded_into_the_convolution_before_it() {
             ) else {
                 return;
             };
-            let rgb_kernel = k == 3 && c == 3 && oc % 8 == 0;
-            let folded = usize::from(!per_pixel && !t_is_output && !rgb_kernel);
+            let folded = usize::from(!per_pixel && !t_is_output);
             let Some(cpu) = two_nodes_folded(&name, &model, gpu, precision, folded) else {
                 continue;
             };

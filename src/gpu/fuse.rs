@@ -3,9 +3,9 @@
 //! convolution's dispatch), a PAD of the other operand's channels (BlazeFace's shortcuts) into
 //! the same read, a zero PAD of the height and width into the own padding of every
 //! convolution that reads it, a standalone RELU / RELU6 / RELU_N1_TO_1 after a convolution or
-//! a folded ADD into its fused activation, and a PRELU with one slope per channel after a 1x1
-//! or general convolution or a folded ADD into its epilogue (BlazeFace, BlazePalm and their
-//! landmark models end every block with one).
+//! a folded ADD into its fused activation, and a PRELU with one slope per channel after a
+//! CONV_2D or a folded ADD into its epilogue (BlazeFace, BlazePalm and their landmark models
+//! end every block with one).
 //!
 //! The graph decides whether nodes may be folded, the lowered convolution whether they can be
 //! ([`lower::fold_residual_add`] and [`lower::fold_prelu`]: only the kernels with these
@@ -242,7 +242,7 @@ impl Folds {
                 folds.replaced.insert(conv, (conv, suffix, spec));
             }
         }
-        // PRELUs after a 1x1 or general convolution or a folded ADD, one slope per channel.
+        // PRELUs after a CONV_2D or a folded ADD, one slope per channel.
         for (prelu, node) in graph.nodes.iter().enumerate() {
             let (Op::Prelu, [Some(x), Some(alpha)], [y]) =
                 (&node.op, node.inputs.as_slice(), node.outputs.as_slice())

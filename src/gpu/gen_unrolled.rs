@@ -204,11 +204,15 @@ fn {name}_body(gid: vec3<u32>{lane}, epi: u32) {{
 
 /// A 3x3 convolution of a three-channel input (dilation 1, any stride and padding): 4
 /// neighbouring output pixels (along x) x `c` output channels per invocation, the filters'
-/// `c` x 27 values read as whole vectors.
+/// `c` x 27 values read as whole vectors, and a `_prelu` entry point with a PRELU folded in.
 fn rgb(s: &mut String, c: u32, filters: Filters) {
     let vectors = c * 27 / 4; // filter vectors of the block
     let groups = c / 4;
     let builtins = builtins(filters);
+    let (args, lane) = match filters {
+        Filters::PerLane => ("gid", ""),
+        Filters::Shared => ("gid, sid", ", sid: u32"),
+    };
     let (name, workgroup, layout, early_out) = match filters {
         Filters::PerLane => (
             "conv2d_3x3_c3".to_owned(),
@@ -240,6 +244,16 @@ fn rgb(s: &mut String, c: u32, filters: Filters) {
 // grid: x = ceil(out_w / 4), y = out_h, z = batch * out_c / {c}; {layout}.
 @compute @workgroup_size({workgroup})
 fn {name}({builtins}) {{
+    {name}_body({args}, 0u);
+}}
+
+// {name} with a PRELU folded in (see `EPI_PRELU`).
+@compute @workgroup_size({workgroup})
+fn {name}_prelu({builtins}) {{
+    {name}_body({args}, EPI_PRELU);
+}}
+
+fn {name}_body(gid: vec3<u32>{lane}, epi: u32) {{
     let ox0 = gid.x * 4u;
     let oy = gid.y;
     let blocks = p.out_c / {c}u;
@@ -333,12 +347,18 @@ fn {name}({builtins}) {{
     let _ = writeln!(
         s,
         "    let oc4 = p.out_c / 4u;
-    let base = ((n * p.out_h + oy) * p.out_w + ox0) * oc4 + c4;"
+    let px0 = (n * p.out_h + oy) * p.out_w + ox0;"
     );
     for px in 0..4 {
-        let _ = writeln!(s, "    if (ox0 + {px}u < p.out_w) {{");
+        let _ = writeln!(
+            s,
+            "    if (ox0 + {px}u < p.out_w) {{\n        let at = (px0 + {px}u) * oc4 + c4;"
+        );
         for g in 0..groups {
-            let _ = writeln!(s, "        store_v4(base + {px}u * oc4 + {g}u, a{px}_{g});");
+            let _ = writeln!(
+                s,
+                "        store_1x1_v4(at + {g}u, px0 + {px}u, c4 + {g}u, a{px}_{g}, epi);"
+            );
         }
         let _ = writeln!(s, "    }}");
     }

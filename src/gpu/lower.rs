@@ -421,6 +421,10 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     (true, _) => (ShaderFile::ConvSubgroup, "conv2d_3x3_c3_sg_8", 8),
                     (false, _) => (ShaderFile::Conv, "conv2d_3x3_c3", 8),
                 };
+                // Bindings 5 and 6 as for the 1x1 kernels, whose stores these share: only a
+                // PRELU is ever folded in ([`fold_prelu`]).
+                let mut bindings = bindings;
+                bindings.extend([Binding::Dummy, Binding::Dummy]);
                 DispatchSpec {
                     file,
                     entry,
@@ -437,8 +441,7 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
             } else if limits.subgroups {
                 // 16 output channels per invocation, two filter values loaded per lane and step
                 // (palm_detection's 5x5 stem: 4.3 ms with 8 channels, 2.9 ms with 16). Bindings
-                // 5 and 6 as for the 1x1 kernels, whose stores these share: only a PRELU is
-                // ever folded in ([`fold_prelu`]).
+                // 5 and 6 as for the RGB kernels above.
                 let mut bindings = bindings;
                 bindings.extend([Binding::Dummy, Binding::Dummy]);
                 DispatchSpec {
@@ -1182,12 +1185,12 @@ pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
     }
 }
 
-/// The 1x1 and general convolution kernels and their variants with an epilogue, by the bits of
-/// the shaders' `EPI_RESIDUAL` (1: adds a residual operand, binding 5 and params word 19) and
-/// `EPI_PRELU` (2: applies PRELU slopes, binding 6); "" where there is no such variant. Each is
-/// a separate entry point, so the kernels without an epilogue keep no branch for it in their
-/// stores.
-const EPILOGUE_ENTRIES: [[&str; 4]; 7] = [
+/// The 1x1, general and RGB convolution kernels and their variants with an epilogue, by the
+/// bits of the shaders' `EPI_RESIDUAL` (1: adds a residual operand, binding 5 and params word
+/// 19) and `EPI_PRELU` (2: applies PRELU slopes, binding 6); "" where there is no such variant.
+/// Each is a separate entry point, so the kernels without an epilogue keep no branch for it in
+/// their stores.
+const EPILOGUE_ENTRIES: [[&str; 4]; 10] = [
     [
         "conv2d_1x1_sg_4x32",
         "conv2d_1x1_sg_4x32_res",
@@ -1220,6 +1223,9 @@ const EPILOGUE_ENTRIES: [[&str; 4]; 7] = [
     ],
     ["conv2d_tiled_sg", "", "conv2d_tiled_sg_prelu", ""],
     ["conv2d_tiled", "", "conv2d_tiled_prelu", ""],
+    ["conv2d_3x3_c3_sg_16", "", "conv2d_3x3_c3_sg_16_prelu", ""],
+    ["conv2d_3x3_c3_sg_8", "", "conv2d_3x3_c3_sg_8_prelu", ""],
+    ["conv2d_3x3_c3", "", "conv2d_3x3_c3_prelu", ""],
 ];
 
 /// Bit of [`EPILOGUE_ENTRIES`]' index: the residual ADD.
@@ -1296,10 +1302,10 @@ pub(crate) fn fold_residual_add(
     true
 }
 
-/// Folds `y = PRELU(x, alpha)`, where the lowered 1x1 or general convolution `conv` writes `x`
-/// (its own output or a folded ADD's) and `alpha` holds one slope per output channel (`channels` of
-/// them, broadcast over the pixels), into `conv`: it then writes `y`, applying the PRELU after
-/// everything it did before. Returns false, leaving `conv` as it was, when its kernel has no
+/// Folds `y = PRELU(x, alpha)`, where the lowered convolution `conv` (1x1, general or RGB)
+/// writes `x` (its own output or a folded ADD's) and `alpha` holds one slope per output
+/// channel (`channels` of them, broadcast over the pixels), into `conv`: it then writes `y`,
+/// applying the PRELU after everything it did before. Returns false, leaving `conv` as it was, when its kernel has no
 /// PRELU epilogue or the slopes are not one per channel.
 pub(crate) fn fold_prelu(
     conv: &mut DispatchSpec,
