@@ -170,6 +170,27 @@ fn row_block(gid: vec3<u32>, rows: u32) -> RowBlock {
     return b;
 }
 
+// One row of a 5x5 depthwise filter, four channels per vector.
+struct Row5 { k0: vec4<A>, k1: vec4<A>, k2: vec4<A>, k3: vec4<A>, k4: vec4<A> }
+
+// Row r of the 5x5 depthwise filter for channels 4 * c4..; zero past the last row, so a row
+// that a step does not use adds nothing.
+fn filter_row5(r: u32, c4: u32) -> Row5 {
+    var k: Row5;
+    if (r < 5u) {
+        let C4 = p.co_groups;
+        let wb = r * 5u * C4 + c4;
+        k = Row5(vec4<A>(w4[wb]), vec4<A>(w4[wb + C4]), vec4<A>(w4[wb + 2u * C4]),
+                 vec4<A>(w4[wb + 3u * C4]), vec4<A>(w4[wb + 4u * C4]));
+    }
+    return k;
+}
+
+// The five taps of filter row `k` over input columns a..e.
+fn taps5(a: vec4<A>, b: vec4<A>, c: vec4<A>, d: vec4<A>, e: vec4<A>, k: Row5) -> vec4<f32> {
+    return vec4<f32>(a * k.k0 + b * k.k1 + c * k.k2 + d * k.k3 + e * k.k4);
+}
+
 // A 5x5 depthwise convolution at stride 1, dilation 1 (multiplier 1, channels % 4 == 0): 2
 // output rows x 4 neighbouring pixels (along x) x four channels per invocation, channel vectors
 // across lanes; each of the 6 input rows' 8 columns is loaded once for the pixels' taps, and
@@ -180,21 +201,14 @@ fn depthwise5x5_s1_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
     let at = row_block(gid, 2u);
     if (!at.live) { return; }
     let c4 = at.c4; let ox0 = at.ox0; let n = at.n; let oy = at.oy;
-    let C4 = p.co_groups;
     let b = bias_v4(c4);
     var a0 = b; var a1 = b; var a2 = b; var a3 = b;
     var d0 = b; var d1 = b; var d2 = b; var d3 = b;
-    let zero = vec4<A>(A(0.0));
     // Filter row r - 1, for the second output row.
-    var q0 = zero; var q1 = zero; var q2 = zero; var q3 = zero; var q4 = zero;
+    var q: Row5;
     let ix = i32(ox0) - p.pad_left;
     for (var r = 0u; r < 6u; r++) {
-        var k0 = zero; var k1 = zero; var k2 = zero; var k3 = zero; var k4 = zero;
-        if (r < 5u) {
-            let wb = r * 5u * C4 + c4;
-            k0 = vec4<A>(w4[wb]); k1 = vec4<A>(w4[wb + C4]); k2 = vec4<A>(w4[wb + 2u * C4]);
-            k3 = vec4<A>(w4[wb + 3u * C4]); k4 = vec4<A>(w4[wb + 4u * C4]);
-        }
+        let k = filter_row5(r, c4);
         let iy = i32(oy + r) - p.pad_top;
         if (iy >= 0 && iy < i32(p.in_h)) {
             let row = (n * p.in_h + u32(iy)) * p.in_w;
@@ -203,19 +217,15 @@ fn depthwise5x5_s1_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
             let v4 = column_v4(row, ix + 4, c4); let v5 = column_v4(row, ix + 5, c4);
             let v6 = column_v4(row, ix + 6, c4); let v7 = column_v4(row, ix + 7, c4);
             if (r < 5u) {
-                a0 += vec4<f32>(v0 * k0 + v1 * k1 + v2 * k2 + v3 * k3 + v4 * k4);
-                a1 += vec4<f32>(v1 * k0 + v2 * k1 + v3 * k2 + v4 * k3 + v5 * k4);
-                a2 += vec4<f32>(v2 * k0 + v3 * k1 + v4 * k2 + v5 * k3 + v6 * k4);
-                a3 += vec4<f32>(v3 * k0 + v4 * k1 + v5 * k2 + v6 * k3 + v7 * k4);
+                a0 += taps5(v0, v1, v2, v3, v4, k); a1 += taps5(v1, v2, v3, v4, v5, k);
+                a2 += taps5(v2, v3, v4, v5, v6, k); a3 += taps5(v3, v4, v5, v6, v7, k);
             }
             if (r > 0u) {
-                d0 += vec4<f32>(v0 * q0 + v1 * q1 + v2 * q2 + v3 * q3 + v4 * q4);
-                d1 += vec4<f32>(v1 * q0 + v2 * q1 + v3 * q2 + v4 * q3 + v5 * q4);
-                d2 += vec4<f32>(v2 * q0 + v3 * q1 + v4 * q2 + v5 * q3 + v6 * q4);
-                d3 += vec4<f32>(v3 * q0 + v4 * q1 + v5 * q2 + v6 * q3 + v7 * q4);
+                d0 += taps5(v0, v1, v2, v3, v4, q); d1 += taps5(v1, v2, v3, v4, v5, q);
+                d2 += taps5(v2, v3, v4, v5, v6, q); d3 += taps5(v3, v4, v5, v6, v7, q);
             }
         }
-        q0 = k0; q1 = k1; q2 = k2; q3 = k3; q4 = k4;
+        q = k;
     }
     store_row_v4(n, oy, ox0, c4, a0, a1, a2, a3);
     if (oy + 1u < p.out_h) { store_row_v4(n, oy + 1u, ox0, c4, d0, d1, d2, d3); }
@@ -230,22 +240,15 @@ fn depthwise5x5_s2_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
     let at = row_block(gid, 2u);
     if (!at.live) { return; }
     let c4 = at.c4; let ox0 = at.ox0; let n = at.n; let oy = at.oy;
-    let C4 = p.co_groups;
     let b = bias_v4(c4);
     var a0 = b; var a1 = b; var a2 = b; var a3 = b;
     var d0 = b; var d1 = b; var d2 = b; var d3 = b;
-    let zero = vec4<A>(A(0.0));
     // Filter rows r - 1 and r - 2; the second output row uses r - 2.
-    var q0 = zero; var q1 = zero; var q2 = zero; var q3 = zero; var q4 = zero;
-    var u0 = zero; var u1 = zero; var u2 = zero; var u3 = zero; var u4 = zero;
+    var q: Row5;
+    var u: Row5;
     let ix = i32(ox0 * 2u) - p.pad_left;
     for (var r = 0u; r < 7u; r++) {
-        var k0 = zero; var k1 = zero; var k2 = zero; var k3 = zero; var k4 = zero;
-        if (r < 5u) {
-            let wb = r * 5u * C4 + c4;
-            k0 = vec4<A>(w4[wb]); k1 = vec4<A>(w4[wb + C4]); k2 = vec4<A>(w4[wb + 2u * C4]);
-            k3 = vec4<A>(w4[wb + 3u * C4]); k4 = vec4<A>(w4[wb + 4u * C4]);
-        }
+        let k = filter_row5(r, c4);
         let iy = i32(oy * 2u + r) - p.pad_top;
         if (iy >= 0 && iy < i32(p.in_h)) {
             let row = (n * p.in_h + u32(iy)) * p.in_w;
@@ -256,20 +259,16 @@ fn depthwise5x5_s2_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
             let v8 = column_v4(row, ix + 8, c4); let v9 = column_v4(row, ix + 9, c4);
             let v10 = column_v4(row, ix + 10, c4);
             if (r < 5u) {
-                a0 += vec4<f32>(v0 * k0 + v1 * k1 + v2 * k2 + v3 * k3 + v4 * k4);
-                a1 += vec4<f32>(v2 * k0 + v3 * k1 + v4 * k2 + v5 * k3 + v6 * k4);
-                a2 += vec4<f32>(v4 * k0 + v5 * k1 + v6 * k2 + v7 * k3 + v8 * k4);
-                a3 += vec4<f32>(v6 * k0 + v7 * k1 + v8 * k2 + v9 * k3 + v10 * k4);
+                a0 += taps5(v0, v1, v2, v3, v4, k); a1 += taps5(v2, v3, v4, v5, v6, k);
+                a2 += taps5(v4, v5, v6, v7, v8, k); a3 += taps5(v6, v7, v8, v9, v10, k);
             }
             if (r >= 2u) {
-                d0 += vec4<f32>(v0 * u0 + v1 * u1 + v2 * u2 + v3 * u3 + v4 * u4);
-                d1 += vec4<f32>(v2 * u0 + v3 * u1 + v4 * u2 + v5 * u3 + v6 * u4);
-                d2 += vec4<f32>(v4 * u0 + v5 * u1 + v6 * u2 + v7 * u3 + v8 * u4);
-                d3 += vec4<f32>(v6 * u0 + v7 * u1 + v8 * u2 + v9 * u3 + v10 * u4);
+                d0 += taps5(v0, v1, v2, v3, v4, u); d1 += taps5(v2, v3, v4, v5, v6, u);
+                d2 += taps5(v4, v5, v6, v7, v8, u); d3 += taps5(v6, v7, v8, v9, v10, u);
             }
         }
-        u0 = q0; u1 = q1; u2 = q2; u3 = q3; u4 = q4;
-        q0 = k0; q1 = k1; q2 = k2; q3 = k3; q4 = k4;
+        u = q;
+        q = k;
     }
     store_row_v4(n, oy, ox0, c4, a0, a1, a2, a3);
     if (oy + 1u < p.out_h) { store_row_v4(n, oy + 1u, ox0, c4, d0, d1, d2, d3); }
