@@ -529,8 +529,12 @@ fn identical_pipelines_are_created_once_per_device_across_partitions_and_delegat
     let after_first = ctx.pipeline_stats();
     assert!(after_first.pipelines_created >= 1);
     assert_eq!(
-        after_first.shader_modules, 1,
-        "one shader file for one conv"
+        after_first.shader_modules, after_first.pipelines_created,
+        "one shader module (the entry point's part of its file) per pipeline"
+    );
+    assert_eq!(
+        after_first.warm_up_dispatches, after_first.pipelines_created,
+        "every new pipeline dispatched once on the scratch buffers"
     );
     // A second delegate on the same device compiles its own partition of the same model.
     let second = GpuDelegate::new(
@@ -549,6 +553,10 @@ fn identical_pipelines_are_created_once_per_device_across_partitions_and_delegat
         after_first.pipelines_created
     );
     assert_eq!(after_second.shader_modules, after_first.shader_modules);
+    assert_eq!(
+        after_second.warm_up_dispatches,
+        after_first.warm_up_dispatches
+    );
     assert!(after_second.pipelines_reused > after_first.pipelines_reused);
     assert_eq!(run(&mut a, &x), run(&mut b, &x));
 }

@@ -23,6 +23,7 @@ pub mod shader;
 pub mod shaders;
 pub mod smoke;
 pub mod support;
+mod wgsl_slice;
 
 pub use delegate::{GpuDelegate, GpuDelegateOptions};
 pub use device::{GpuContext, GpuError, GpuLimits, GpuOptions};

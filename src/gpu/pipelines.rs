@@ -1,10 +1,19 @@
 //! Compute pipelines, made once per device, and the optional persistent pipeline cache.
 //!
 //! Every partition, every delegate and the FP16 overflow guard that share one [`GpuContext`]
-//! share its [`PipelineStore`]: a shader module is created once per (precision, shader file)
-//! and a pipeline once per (precision, shader file, entry point). The key has everything that
-//! makes two pipelines differ today (no pipeline-overridable constants are used); whatever is
-//! added later that changes the compiled code must join the key.
+//! share its [`PipelineStore`]: a pipeline is created once per (precision, shader file, entry
+//! point), from a shader module of the part of the file its entry point needs (see
+//! `wgsl_slice`; the convolution files hold dozens of large kernels and a model uses a few).
+//! The key has everything that makes two pipelines differ today (no pipeline-overridable
+//! constants are used); whatever is added later that changes the compiled code must join the
+//! key.
+//!
+//! Each new pipeline is then dispatched once, one workgroup on zero-filled scratch buffers
+//! (its warm-up): drivers that compile a kernel on its first dispatch (lavapipe's llvmpipe
+//! builds and loads its machine code then, even from its disk cache) do that work while the
+//! other pipelines are still being created, rather than inside the model's first invoke. The
+//! kernels read their sizes from the zeroed uniforms and do nothing; wgpu's bounds checks keep
+//! any access in range.
 //!
 //! With a cache directory ([`super::GpuDelegateOptions::cache_dir`]) and a device that has
 //! [`wgpu::Features::PIPELINE_CACHE`] (Vulkan), pipelines are created through one
@@ -21,24 +30,29 @@ use std::time::Instant;
 
 use super::device::{GpuContext, GpuError};
 use super::precision::Precision;
-use super::shader::{entry_sizes, parse_wgsl};
+use super::shader::{buffer_uses, parse_wgsl, BufferUse};
 use super::shaders::ShaderFile;
 use super::smoke::Scopes;
 
 /// What a device's pipeline store has done so far ([`GpuContext::pipeline_stats`]).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PipelineStats {
-    /// Shader modules created (WGSL parsed and translated once per precision and file).
+    /// Shader modules created: one per pipeline, of the part of its file the entry point
+    /// needs.
     pub shader_modules: usize,
     /// Distinct compute pipelines created.
     pub pipelines_created: usize,
     /// Requests answered with a pipeline created earlier on this device.
     pub pipelines_reused: usize,
-    /// Wall time spent creating shader modules, in milliseconds.
+    /// Time spent parsing WGSL and creating shader modules, in milliseconds, summed over the
+    /// threads that create them in parallel.
     pub shader_module_ms: f64,
     /// Time spent creating pipelines, in milliseconds, summed over the threads that create
     /// them in parallel (so it can exceed the wall time of a compile).
     pub pipeline_ms: f64,
+    /// Warm-up dispatches submitted (one per new pipeline whose buffers the scratch buffers
+    /// can stand in for).
+    pub warm_up_dispatches: usize,
     /// The persistent pipeline cache file in use, if any.
     pub cache_file: Option<PathBuf>,
     /// Bytes of pipeline cache data read from `cache_file` that passed halfgpu's checks and
@@ -70,18 +84,23 @@ struct DiskCache {
 /// making it, so different keys are made in parallel and one key never twice.
 type Slot<T> = Arc<Mutex<Option<Arc<T>>>>;
 
-/// A shader module and how much code each of its entry points reaches.
-struct Module {
-    shader: wgpu::ShaderModule,
-    entry_sizes: HashMap<String, usize>,
+/// The buffers a warm-up dispatch binds in place of a kernel's (zero-filled, never read back):
+/// one storage buffer for every storage binding (halfgpu's kernels declare them all
+/// `read_write`, which wgpu lets one buffer be bound as several times) and one uniform buffer.
+struct Scratch {
+    storage: wgpu::Buffer,
+    uniform: wgpu::Buffer,
 }
+
+const SCRATCH_STORAGE_BYTES: u64 = 64 << 10;
+const SCRATCH_UNIFORM_BYTES: u64 = 4 << 10;
 
 /// The shader modules and pipelines of one device (see the module documentation).
 #[derive(Default)]
 pub(crate) struct PipelineStore {
-    modules: Mutex<HashMap<(Precision, ShaderFile), Slot<Module>>>,
     pipelines: Mutex<HashMap<PipelineKey, Slot<wgpu::ComputePipeline>>>,
     disk: Mutex<Option<DiskCache>>,
+    scratch: Mutex<Option<Arc<Scratch>>>,
     stats: Mutex<PipelineStats>,
 }
 
@@ -152,9 +171,10 @@ impl PipelineStore {
     }
 
     /// Creates the pipelines of `wanted` that do not exist yet, on several threads where there
-    /// are several to create and more than one core (drivers that compile at pipeline creation
-    /// do that work in parallel): their shader modules first, then the pipelines, those whose
-    /// entry points reach the most code first. The first error is returned.
+    /// are several to create and more than one core (parsing is per pipeline, and drivers
+    /// that compile at pipeline creation do that work in parallel), those with the most
+    /// source first, so the biggest kernel is not compiled alone at the end. The first error
+    /// is returned.
     pub(crate) fn prepare(
         &self,
         ctx: &GpuContext,
@@ -176,26 +196,19 @@ impl PipelineStore {
                 }
             }
         }
-        let device = ctx.device();
-        let mut files: Vec<ShaderFile> = Vec::new();
-        for &(file, _) in &missing {
-            if !files.contains(&file) {
-                files.push(file);
-            }
-        }
-        in_parallel(&files, |&file| {
-            self.module(device, precision, file).map(drop)
-        })?;
-        let mut sized = Vec::with_capacity(missing.len());
-        for (file, entry) in missing {
-            let module = self.module(device, precision, file)?;
-            let size = module.entry_sizes.get(entry).copied().unwrap_or(0);
-            sized.push((size, file, entry));
-        }
-        // Largest first: the biggest kernel started last would be compiled alone at the end.
-        sized.sort_by_key(|&(size, ..)| std::cmp::Reverse(size));
-        in_parallel(&sized, |&(_, file, entry)| {
-            self.make(ctx, precision, file, entry).map(drop)
+        let mut sources: Vec<(ShaderFile, &'static str, Mutex<Option<String>>)> = missing
+            .into_iter()
+            .map(|(file, entry)| {
+                let source = file.entry_source(precision, entry);
+                (file, entry, Mutex::new(Some(source)))
+            })
+            .collect();
+        sources.sort_by_key(|(.., source)| {
+            std::cmp::Reverse(lock(source).as_ref().map_or(0, String::len))
+        });
+        in_parallel(&sources, |(file, entry, source)| {
+            let source = lock(source).take();
+            self.make(ctx, precision, *file, entry, source).map(drop)
         })
     }
 
@@ -207,20 +220,22 @@ impl PipelineStore {
         file: ShaderFile,
         entry: &'static str,
     ) -> Result<Arc<wgpu::ComputePipeline>, GpuError> {
-        let (pipeline, created) = self.make(ctx, precision, file, entry)?;
+        let (pipeline, created) = self.make(ctx, precision, file, entry, None)?;
         if !created {
             lock(&self.stats).pipelines_reused += 1;
         }
         Ok(pipeline)
     }
 
-    /// The pipeline, and whether this call created it.
+    /// The pipeline, and whether this call created it (from `source`, the entry point's part
+    /// of the file, when the caller has it already).
     fn make(
         &self,
         ctx: &GpuContext,
         precision: Precision,
         file: ShaderFile,
         entry: &'static str,
+        source: Option<String>,
     ) -> Result<(Arc<wgpu::ComputePipeline>, bool), GpuError> {
         let key = PipelineKey {
             precision,
@@ -233,67 +248,137 @@ impl PipelineStore {
             return Ok((p.clone(), false));
         }
         let device = ctx.device();
-        let module = self.module(device, precision, file)?;
+        let started = Instant::now();
+        let source = source.unwrap_or_else(|| file.entry_source(precision, entry));
+        let label = format!("{}:{entry} ({precision})", file.file_name());
+        let parsed = parse_wgsl(&label, &source)?;
+        let buffers = buffer_uses(&parsed, entry);
+        let scopes = Scopes::push(device);
+        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(&label),
+            source: wgpu::ShaderSource::Naga(std::borrow::Cow::Owned(parsed)),
+        });
+        scopes.pop(&format!("compiling {label}"))?;
+        let module_ms = started.elapsed().as_secs_f64() * 1e3;
         let started = Instant::now();
         let cache = lock(&self.disk).as_ref().map(|d| d.cache.clone());
         let scopes = Scopes::push(device);
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(entry),
             layout: None,
-            module: &module.shader,
+            module: &shader,
             entry_point: Some(entry),
             compilation_options: Default::default(),
             cache: cache.as_ref(),
         });
-        scopes.pop(&format!(
-            "creating pipeline {entry} of {}",
-            file.file_name()
-        ))?;
+        scopes.pop(&format!("creating pipeline {label}"))?;
         if let Some(d) = lock(&self.disk).as_mut() {
             d.dirty = true;
         }
+        let pipeline_ms = started.elapsed().as_secs_f64() * 1e3;
+        let warmed = match buffers {
+            Some(buffers) => self.warm_up(ctx, &pipeline, &buffers).unwrap_or_else(|e| {
+                log::warn!("{label}: warm-up dispatch failed ({e}); the first invoke compiles it");
+                false
+            }),
+            None => false,
+        };
+        log::debug!(
+            "{label}: {} bytes of WGSL, module {module_ms:.1} ms, pipeline {pipeline_ms:.1} ms{}",
+            source.len(),
+            if warmed { ", warm-up submitted" } else { "" }
+        );
         {
             let mut stats = lock(&self.stats);
+            stats.shader_modules += 1;
+            stats.shader_module_ms += module_ms;
             stats.pipelines_created += 1;
-            stats.pipeline_ms += started.elapsed().as_secs_f64() * 1e3;
+            stats.pipeline_ms += pipeline_ms;
+            stats.warm_up_dispatches += usize::from(warmed);
         }
         let pipeline = Arc::new(pipeline);
         *slot = Some(pipeline.clone());
         Ok((pipeline, true))
     }
 
-    fn module(
+    /// Submits one workgroup of `pipeline` on the scratch buffers (see the module
+    /// documentation). `Ok(false)` when the scratch buffers cannot stand in for `buffers`.
+    fn warm_up(
         &self,
-        device: &wgpu::Device,
-        precision: Precision,
-        file: ShaderFile,
-    ) -> Result<Arc<Module>, GpuError> {
-        let slot = lock(&self.modules)
-            .entry((precision, file))
-            .or_default()
-            .clone();
-        let mut slot = lock(&slot);
-        if let Some(m) = slot.as_ref() {
-            return Ok(m.clone());
+        ctx: &GpuContext,
+        pipeline: &wgpu::ComputePipeline,
+        buffers: &[BufferUse],
+    ) -> Result<bool, GpuError> {
+        let fits = |b: &BufferUse| {
+            b.group == 0
+                && b.min_size
+                    <= if b.uniform {
+                        SCRATCH_UNIFORM_BYTES
+                    } else {
+                        SCRATCH_STORAGE_BYTES
+                    }
+        };
+        if !buffers.iter().all(fits) {
+            return Ok(false);
         }
-        let started = Instant::now();
-        let parsed = parse_wgsl(file.file_name(), &file.source(precision))?;
-        let entry_sizes = entry_sizes(&parsed);
+        let device = ctx.device();
         let scopes = Scopes::push(device);
-        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(file.file_name()),
-            source: wgpu::ShaderSource::Naga(std::borrow::Cow::Owned(parsed)),
+        let scratch = lock(&self.scratch)
+            .get_or_insert_with(|| {
+                let buffer = |label, size, usage| {
+                    device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some(label),
+                        size,
+                        usage,
+                        mapped_at_creation: false,
+                    })
+                };
+                Arc::new(Scratch {
+                    storage: buffer(
+                        "warm-up storage",
+                        SCRATCH_STORAGE_BYTES,
+                        wgpu::BufferUsages::STORAGE,
+                    ),
+                    uniform: buffer(
+                        "warm-up uniforms",
+                        SCRATCH_UNIFORM_BYTES,
+                        wgpu::BufferUsages::UNIFORM,
+                    ),
+                })
+            })
+            .clone();
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .map(|b| wgpu::BindGroupEntry {
+                binding: b.binding,
+                resource: if b.uniform {
+                    scratch.uniform.as_entire_binding()
+                } else {
+                    scratch.storage.as_entire_binding()
+                },
+            })
+            .collect();
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("warm-up"),
         });
-        scopes.pop(&format!("compiling {} ({precision})", file.file_name()))?;
-        let m = Arc::new(Module {
-            shader,
-            entry_sizes,
+        let bind_group = (!entries.is_empty()).then(|| {
+            device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("warm-up"),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            })
         });
-        *slot = Some(m.clone());
-        let mut stats = lock(&self.stats);
-        stats.shader_modules += 1;
-        stats.shader_module_ms += started.elapsed().as_secs_f64() * 1e3;
-        Ok(m)
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(pipeline);
+            if let Some(group) = &bind_group {
+                pass.set_bind_group(0, group, &[]);
+            }
+            pass.dispatch_workgroups(1, 1, 1);
+        }
+        ctx.queue().submit([encoder.finish()]);
+        scopes.pop("warming up a pipeline")?;
+        Ok(true)
     }
 
     /// Creates this device's persistent pipeline cache from the file for its adapter in `dir`
@@ -524,6 +609,46 @@ impl PipelineCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_entry_point_slices_validates_and_fits_the_warm_up_buffers() {
+        for file in ShaderFile::ALL {
+            for precision in Precision::ALL {
+                let full = file.source(precision);
+                for &entry in file.entries() {
+                    let label = format!("{}:{entry} ({precision})", file.file_name());
+                    let part = crate::gpu::wgsl_slice::slice(&full, &[entry])
+                        .unwrap_or_else(|| panic!("{label}: does not slice"));
+                    assert_eq!(part, file.entry_source(precision, entry), "{label}");
+                    crate::gpu::shader::validate_wgsl(&label, &part)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    let module = parse_wgsl(&label, &part).expect("validated");
+                    let names: Vec<&str> = module
+                        .entry_points
+                        .iter()
+                        .map(|e| e.name.as_str())
+                        .collect();
+                    assert_eq!(names, [entry], "{label}");
+                    assert_eq!(
+                        part.contains("enable f16;"),
+                        precision.stores_f16(),
+                        "{label}"
+                    );
+                    let buffers = buffer_uses(&module, entry)
+                        .unwrap_or_else(|| panic!("{label}: binds something else than buffers"));
+                    assert!(!buffers.is_empty(), "{label}");
+                    for b in buffers {
+                        let room = if b.uniform {
+                            SCRATCH_UNIFORM_BYTES
+                        } else {
+                            SCRATCH_STORAGE_BYTES
+                        };
+                        assert!(b.group == 0 && b.min_size <= room, "{label}: {b:?}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn blobs_round_trip_and_damage_is_refused() {

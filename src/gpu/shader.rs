@@ -1,11 +1,9 @@
 //! Checking WGSL without a GPU, through naga (the same front end wgpu compiles with).
 
-use std::collections::HashMap;
-
 use super::device::GpuError;
 
-/// Parses WGSL with naga into the module wgpu is then given, so its entry points can be
-/// measured with [`entry_sizes`] before any pipeline is made.
+/// Parses WGSL with naga into the module wgpu is then given, so the buffers its entry point
+/// binds can be read with [`buffer_uses`].
 ///
 /// # Errors
 /// [`GpuError::Shader`] with naga's diagnostic, located in the source.
@@ -16,30 +14,69 @@ pub(crate) fn parse_wgsl(label: &str, source: &str) -> Result<naga::Module, GpuE
     })
 }
 
-/// How much code each entry point of `module` reaches: the expressions of its own function and
-/// of every function it calls, directly or not, each counted once. A driver compiles an entry
-/// point's whole call tree, so this is what pipeline creation costs grow with.
-pub(crate) fn entry_sizes(module: &naga::Module) -> HashMap<String, usize> {
-    module
-        .entry_points
-        .iter()
-        .map(|ep| {
-            let mut seen = Vec::new();
-            let mut size = ep.function.expressions.len();
-            let mut pending = Vec::new();
-            callees(&ep.function.body, &mut pending);
-            while let Some(f) = pending.pop() {
-                if seen.contains(&f) {
-                    continue;
+/// A buffer an entry point binds (halfgpu's kernels bind buffers only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BufferUse {
+    /// The bind group.
+    pub group: u32,
+    /// The binding within it.
+    pub binding: u32,
+    /// A uniform buffer (otherwise a storage buffer).
+    pub uniform: bool,
+    /// The fewest bytes the binding may have (one element of a runtime-sized array).
+    pub min_size: u64,
+}
+
+/// The buffers `entry` of `module` uses: every global with a binding that its function or a
+/// function it calls (directly or not) refers to, which is what an automatic pipeline layout
+/// holds. `None` when the entry point is missing, a used binding is not a buffer or a type's
+/// size cannot be computed.
+pub(crate) fn buffer_uses(module: &naga::Module, entry: &str) -> Option<Vec<BufferUse>> {
+    let entry = module.entry_points.iter().find(|e| e.name == entry)?;
+    let mut functions = vec![&entry.function];
+    let mut seen = Vec::new();
+    let mut pending = Vec::new();
+    callees(&entry.function.body, &mut pending);
+    while let Some(f) = pending.pop() {
+        if seen.contains(&f) {
+            continue;
+        }
+        seen.push(f);
+        let function = &module.functions[f];
+        functions.push(function);
+        callees(&function.body, &mut pending);
+    }
+    let mut globals = Vec::new();
+    for function in functions {
+        for (_, expression) in function.expressions.iter() {
+            if let naga::Expression::GlobalVariable(g) = *expression {
+                if !globals.contains(&g) {
+                    globals.push(g);
                 }
-                seen.push(f);
-                let function = &module.functions[f];
-                size += function.expressions.len();
-                callees(&function.body, &mut pending);
             }
-            (ep.name.clone(), size)
-        })
-        .collect()
+        }
+    }
+    let mut uses = Vec::new();
+    for g in globals {
+        let var = &module.global_variables[g];
+        let Some(binding) = &var.binding else {
+            continue;
+        };
+        let uniform = match var.space {
+            naga::AddressSpace::Uniform => true,
+            naga::AddressSpace::Storage { .. } => false,
+            _ => return None,
+        };
+        let min_size = module.types[var.ty].inner.try_size(module.to_ctx())?;
+        uses.push(BufferUse {
+            group: binding.group,
+            binding: binding.binding,
+            uniform,
+            min_size: u64::from(min_size),
+        });
+    }
+    uses.sort_by_key(|u| (u.group, u.binding));
+    Some(uses)
 }
 
 /// Appends the functions called anywhere in `block` to `out`.
@@ -97,33 +134,32 @@ mod tests {
     }
 
     #[test]
-    fn entry_sizes_count_the_whole_call_tree_once() {
+    fn buffer_uses_follow_the_call_tree() {
         let module = parse_wgsl(
-            "sizes.wgsl",
-            "fn leaf(x: f32) -> f32 { return x * 2.0 + 1.0; }
-             fn body(x: f32) -> f32 { return leaf(leaf(x)) + leaf(x); }
-             @compute @workgroup_size(1) fn small() { _ = 1.0 + 2.0; }
-             @compute @workgroup_size(1) fn wrapper() { if true { _ = body(1.0); } }",
+            "uses.wgsl",
+            "struct P { n: u32, k: u32 }
+             @group(0) @binding(0) var<uniform> p: P;
+             @group(0) @binding(1) var<storage, read_write> a: array<vec4<f32>>;
+             @group(0) @binding(3) var<storage, read_write> b: array<f32>;
+             @group(1) @binding(0) var<storage, read_write> other: array<f32>;
+             fn leaf(i: u32) -> f32 { return b[i] + f32(p.k); }
+             @compute @workgroup_size(1) fn uses_leaf() { a[0].x = leaf(p.n); }
+             @compute @workgroup_size(1) fn alone() { other[0] = 1.0; }",
         )
         .expect("parses");
-        let sizes = entry_sizes(&module);
-        let own = |name: &str| {
-            module
-                .functions
-                .iter()
-                .find(|(_, f)| f.name.as_deref() == Some(name))
-                .map(|(_, f)| f.expressions.len())
-                .expect("defined")
-        };
-        let wrapper_own = module
-            .entry_points
-            .iter()
-            .find(|e| e.name == "wrapper")
-            .map(|e| e.function.expressions.len())
-            .expect("defined");
-        // `leaf` is called three times but compiled once.
-        assert_eq!(sizes["wrapper"], wrapper_own + own("body") + own("leaf"));
-        assert!(sizes["wrapper"] > sizes["small"], "{sizes:?}");
+        let uses = buffer_uses(&module, "uses_leaf").expect("buffers only");
+        let expected = [(0, 0, true, 8), (0, 1, false, 16), (0, 3, false, 4)];
+        assert_eq!(uses.len(), expected.len(), "{uses:?}");
+        for (u, (group, binding, uniform, min_size)) in uses.iter().zip(expected) {
+            assert_eq!(
+                (u.group, u.binding, u.uniform, u.min_size),
+                (group, binding, uniform, min_size)
+            );
+        }
+        let alone = buffer_uses(&module, "alone").expect("buffers only");
+        assert_eq!(alone.len(), 1);
+        assert_eq!((alone[0].group, alone[0].binding), (1, 0));
+        assert!(buffer_uses(&module, "missing").is_none());
     }
 
     #[test]

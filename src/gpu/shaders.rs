@@ -138,6 +138,22 @@ impl ShaderFile {
         }
     }
 
+    /// The part of [`Self::source`] that `entry` needs: the declarations it reaches and the
+    /// directives (see `wgsl_slice`), or the whole module should it not slice.
+    pub fn entry_source(self, precision: Precision, entry: &str) -> String {
+        let full = self.source(precision);
+        match super::wgsl_slice::slice(&full, &[entry]) {
+            Some(part) => part,
+            None => {
+                log::debug!(
+                    "{}: no slice for {entry}, compiling the whole file",
+                    self.file_name()
+                );
+                full
+            }
+        }
+    }
+
     /// The complete module for `precision`: type aliases, shared helpers, the file.
     pub fn source(self, precision: Precision) -> String {
         let parts = self.parts();
