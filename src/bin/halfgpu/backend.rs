@@ -60,7 +60,7 @@ pub struct GpuInfo {
 
 /// Wall-clock milliseconds of [`BackendArgs::load`].
 pub struct LoadTimes {
-    /// Reading and parsing the model file.
+    /// Reading and parsing the model file and building its graph (the weights decoded).
     pub parse_ms: f64,
     /// Planning and compiling, after both the model and the device were ready.
     pub build_ms: f64,
@@ -73,25 +73,30 @@ type OpenedGpu = (GpuDelegate, GpuInfo);
 
 impl BackendArgs {
     /// Reads the model at `path` and builds its interpreter, opening the GPU device on a second
-    /// thread meanwhile: neither needs the other, and opening a Vulkan device takes about as
-    /// long as parsing a model.
+    /// thread meanwhile: reading the model and building its graph do not need the device, and
+    /// opening a Vulkan device takes about as long.
     pub fn load(
         &self,
         path: &std::path::Path,
     ) -> Result<(Interpreter, Option<GpuInfo>, LoadTimes), Box<dyn std::error::Error>> {
         let started = Instant::now();
-        let (model, gpu) = std::thread::scope(|scope| {
+        let (builder, gpu) = std::thread::scope(|scope| {
             let gpu = scope.spawn(|| self.open_gpu());
-            let model = halfgpu::model::read_model_file(path);
+            let builder = halfgpu::model::read_model_file(path)
+                .map(|model| Interpreter::builder(&model).threads(self.threads));
             let parse_ms = started.elapsed().as_secs_f64() * 1e3;
             let gpu = gpu
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (model.map(|m| (m, parse_ms)), gpu)
+            (builder.map(|b| (b, parse_ms)), gpu)
         });
-        let (model, parse_ms) = model?;
+        let (builder, parse_ms) = builder?;
+        let gpu = gpu?;
         let build_started = Instant::now();
-        let (it, info) = self.build_with(&model, gpu?)?;
+        let (it, info) = match gpu {
+            None => (builder.build()?, None),
+            Some((gpu, info)) => (builder.delegate(gpu).build()?, Some(info)),
+        };
         let times = LoadTimes {
             parse_ms,
             build_ms: build_started.elapsed().as_secs_f64() * 1e3,

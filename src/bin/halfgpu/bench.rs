@@ -13,7 +13,9 @@ pub struct BenchResult {
     pub delegate: String,
     pub threads: usize,
     pub init_ms: f64,
+    /// Reading the model file and building its graph.
     pub parse_ms: f64,
+    /// Planning: the build less the delegates' compiling.
     pub plan_ms: f64,
     pub compile_ms: f64,
     /// Opening the GPU device, on a second thread while the model is parsed, so `init_ms` is
