@@ -4,37 +4,22 @@
 // Reductions (softmax sums, means) always accumulate in f32.
 
 // Fused activation codes (TFLite's ActivationFunctionType): 0 none, 1 relu, 2 relu_n1_to_1,
-// 3 relu6, 4 tanh.
-// NaN, tested on the bits: compilers may fold `x != x` to false (WGSL lets them assume no NaN).
-fn is_nan(x: A) -> bool {
-    return (bitcast<u32>(f32(x)) & 0x7fffffffu) > 0x7f800000u;
-}
-
-fn is_nan4(x: vec4<A>) -> vec4<bool> {
-    return (bitcast<vec4<u32>>(vec4<f32>(x)) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
-}
-
-// The clamps keep NaN as NaN, as TFLite's kernels do: WGSL's max/clamp may return the bound.
+// 3 relu6. A fused TANH runs as a dispatch of its own: a case for it here made every kernel
+// that stores through these two to three times slower for lavapipe to compile.
+// NaN stays NaN, as in TFLite's kernels: a comparison with NaN is false, so it is never
+// replaced by a bound (WGSL's max/clamp may return the bound).
 fn activate(x: A, act: u32) -> A {
-    let nan = is_nan(x);
-    switch act {
-        case 1u: { return select(max(x, A(0.0)), x, nan); }
-        case 2u: { return select(clamp(x, A(-1.0), A(1.0)), x, nan); }
-        case 3u: { return select(clamp(x, A(0.0), A(6.0)), x, nan); }
-        case 4u: { return tanh(x); }
-        default: { return x; }
-    }
+    let lo = A(select(0.0, -1.0, act == 2u));
+    let hi = A(select(6.0, 1.0, act == 2u));
+    let r = select(x, lo, x < lo && act != 0u);
+    return select(r, hi, r > hi && act >= 2u);
 }
 
 fn activate4(x: vec4<A>, act: u32) -> vec4<A> {
-    let nan = is_nan4(x);
-    switch act {
-        case 1u: { return select(max(x, vec4<A>(A(0.0))), x, nan); }
-        case 2u: { return select(clamp(x, vec4<A>(A(-1.0)), vec4<A>(A(1.0))), x, nan); }
-        case 3u: { return select(clamp(x, vec4<A>(A(0.0)), vec4<A>(A(6.0))), x, nan); }
-        case 4u: { return tanh(x); }
-        default: { return x; }
-    }
+    let lo = vec4<A>(A(select(0.0, -1.0, act == 2u)));
+    let hi = vec4<A>(A(select(6.0, 1.0, act == 2u)));
+    let r = select(x, lo, (x < lo) & vec4<bool>(act != 0u));
+    return select(r, hi, (r > hi) & vec4<bool>(act >= 2u));
 }
 
 // Flattens a 2-D dispatch (x: 64-wide workgroups) into one index; the host sets row = groups_x * 64.

@@ -15,9 +15,9 @@ struct Unary {
 
 fn apply_unary(v: A, op: u32) -> A {
     switch op {
-        case 0u: { return select(max(v, A(0.0)), v, is_nan(v)); }
-        case 1u: { return select(clamp(v, A(0.0), A(6.0)), v, is_nan(v)); }
-        case 2u: { return select(clamp(v, A(-1.0), A(1.0)), v, is_nan(v)); }
+        case 0u: { return activate(v, 1u); }
+        case 1u: { return activate(v, 3u); }
+        case 2u: { return activate(v, 2u); }
         case 3u: { return select(v * A(p.alpha), v, v >= A(0.0)); }
         case 4u: { return A(1.0) / (A(1.0) + exp(-v)); }
         case 5u: { return tanh(v); }

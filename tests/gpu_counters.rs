@@ -98,7 +98,8 @@ fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
 /// with constant slopes (FLOAT16 ones dequantized at plan time included), one per channel, in the partition, that alone reads the output (not a
 /// model output) of such an ADD (when no RELU was folded into it) or of a CONV_2D;
 /// and a PAD of only the height and width, with zeros, in the partition, read only by CONV_2D
-/// or DEPTHWISE_CONV_2D nodes that are not pointwise, its output not a model output.
+/// or DEPTHWISE_CONV_2D nodes that are not pointwise, its output not a model output. Nothing
+/// is folded into a convolution or ADD with a fused TANH (a second dispatch runs it).
 fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
     let graph = Graph::from_model(model).unwrap();
     let producers = graph.producers();
@@ -119,7 +120,8 @@ fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
             shape(node.input(1)?),
             shape(node.outputs[0]),
         );
-        (w.len() == 4
+        (o.activation != Activation::Tanh
+            && w.len() == 4
             && w[1..3] == [1, 1]
             && o.stride_h == 1
             && o.stride_w == 1
@@ -127,6 +129,13 @@ fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
             && y.len() == 4
             && x[1..3] == y[1..3])
             .then_some((x[3], y[3]))
+    };
+    // A convolution with a fused TANH, which runs as a second dispatch after it, so nothing
+    // is folded into it.
+    let tanh_fused = |n: usize| match &graph.nodes[n].op {
+        Op::Conv2D(o) => o.activation == Activation::Tanh,
+        Op::DepthwiseConv2D(o) => o.activation == Activation::Tanh,
+        _ => false,
     };
     // The channels of the input of a PAD of only the channels at their end.
     let channel_pad = |n: usize| {
@@ -191,6 +200,7 @@ fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
         let padding_conv = |n: usize| {
             let reader = &graph.nodes[n];
             matches!(reader.op, Op::Conv2D(_) | Op::DepthwiseConv2D(_))
+                && !tanh_fused(n)
                 && pointwise(n).is_none()
                 && reader.input(0) == Some(t)
                 && partition_of(n) == partition_of(p)
@@ -218,6 +228,7 @@ fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
         }
         // A PRELU after a CONV_2D (every kernel it lowers to has a PRELU epilogue).
         if matches!(node.op, Op::Conv2D(_))
+            && !tanh_fused(n)
             && partition_of(n).is_some()
             && prelu_after(node.outputs[0], partition_of(n))
         {
@@ -232,7 +243,12 @@ fn folded_nodes(model: &Model, partitions: &[PartitionReport]) -> usize {
         };
         let part = partition_of(add);
         let only_for_add = |t: usize| consumers[t] == [add] && !graph.outputs.contains(&t);
-        if a == b || shape(*a) != shape(*y) || shape(*b) != shape(*y) || part.is_none() {
+        if a == b
+            || shape(*a) != shape(*y)
+            || shape(*b) != shape(*y)
+            || part.is_none()
+            || *act == Activation::Tanh
+        {
             continue;
         }
         let conv = [(*a, *b), (*b, *a)].into_iter().find_map(|(c, r)| {
@@ -858,6 +874,74 @@ fn a_standalone_relu_is_folded_into_the_convolution_before_it() {
             assert!(
                 clamped > 0 && clamped < cpu[0].len(),
                 "{name}: {clamped} clamped"
+            );
+        }
+    }
+}
+
+/// A fused TANH (which the kernels' shared activation does not handle: it only clamps) runs as a
+/// second dispatch, in place on the op's output, after a general, depthwise or 1x1
+/// convolution, and after an ADD, which is then not folded into the 1x1 convolution before it;
+/// F32 and F16, against the CPU.
+#[test]
+fn a_fused_tanh_runs_in_a_dispatch_of_its_own_after_the_op() {
+    let (h, w, c) = (6, 5, 8);
+    // (name, the model's nodes, dispatches per invoke)
+    let cases: [(&str, usize, usize); 4] = [
+        ("general 3x3", 1, 2),
+        ("depthwise 3x3", 1, 2),
+        ("1x1", 1, 2),
+        ("1x1 then ADD with TANH", 2, 3),
+    ];
+    for precision in [Precision::F32, Precision::F16] {
+        for (case, (label, nodes, dispatches)) in cases.into_iter().enumerate() {
+            let name = format!("{precision} {label}");
+            let mut b = ModelBuilder::new();
+            let x = b.input("input", &[1, h, w, c]);
+            let y = match case {
+                0 | 1 => Conv3x3 {
+                    channels: [c, c],
+                    depthwise: case == 1,
+                    stride: 1,
+                    padding: Padding::Same,
+                    activation: Activation::Tanh,
+                    seed: 5,
+                }
+                .add(&mut b, x, [h, w]),
+                2 => seeded_conv(&mut b, x, [h, w, c], 2 * c, 1, 1, Activation::Tanh),
+                _ => {
+                    let t = seeded_conv(&mut b, x, [h, w, c], c, 1, 1, Activation::None);
+                    let y = b.activation("sum", &[1, h, w, c]);
+                    let add = BuiltinOptions::Add {
+                        activation: Activation::Tanh,
+                        pot_scale_int16: false,
+                    };
+                    b.op(builtin::ADD, &[t, x], &[y], add).unwrap();
+                    y
+                }
+            };
+            b.add_output(y).unwrap();
+            let model = b.build();
+            assert_eq!(model.subgraphs[0].operators.len(), nodes, "{name}");
+            let Some(gpu) = common::gpu_delegate(precision) else {
+                return;
+            };
+            if gpu.effective_precision() != precision {
+                assert!(!common::under_ci(), "{precision} not available under CI");
+                continue;
+            }
+            let run = count(&model, gpu, 1);
+            assert_eq!(run.fused_nodes, 0, "{name}");
+            assert_eq!(run.memory.dispatches_per_invoke, dispatches, "{name}");
+            let cpu = close_to_cpu(&name, &model, precision, &run.outputs);
+            // TANH's range, not a clamp's: values inside (-1, 1) other than 0.
+            let inside = cpu[0]
+                .iter()
+                .filter(|v| v.abs() > 0.05 && v.abs() < 0.95)
+                .count();
+            assert!(
+                inside > cpu[0].len() / 4,
+                "{name}: {inside} values inside (-1, 1)"
             );
         }
     }
