@@ -12,8 +12,9 @@
 //! (its warm-up): drivers that compile a kernel on its first dispatch (lavapipe's llvmpipe
 //! builds and loads its machine code then, even from its disk cache) do that work while the
 //! other pipelines are still being created, rather than inside the model's first invoke. The
-//! kernels read their sizes from the zeroed uniforms and do nothing; wgpu's bounds checks keep
-//! any access in range.
+//! kernels read their sizes from the zeroed uniforms and do nothing; the shaders are created
+//! with wgpu's runtime checks, so even a division by a zero size or an index past a scratch
+//! buffer has a defined result, as for any dispatch.
 //!
 //! With a cache directory ([`super::GpuDelegateOptions::cache_dir`]) and a device that has
 //! [`wgpu::Features::PIPELINE_CACHE`] (Vulkan), pipelines are created through one
