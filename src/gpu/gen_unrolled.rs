@@ -239,8 +239,10 @@ fn rgb(s: &mut String, c: u32, filters: Filters) {
         "
 // 3x3 convolution of a three-channel input (an RGB image), dilation 1: 4 neighbouring output
 // pixels (along x) x {c} output channels per invocation. The block's {c} filters ({c} x 27
-// values, contiguous in OHWI) {how}; input values are read once per pixel and tap, clamped into
-// the image and masked (no branches at the borders). Needs out_c % {c} == 0.
+// values, uploaded tap by tap and input channel by input channel with the block's output
+// channels side by side: `FilterOrder::RgbBlocks`) {how}; input values are read once per pixel
+// and tap, clamped into the image and masked (no branches at the borders). Needs
+// out_c % {c} == 0.
 // grid: x = ceil(out_w / 4), y = out_h, z = batch * out_c / {c}; {layout}.
 @compute @workgroup_size({workgroup})
 fn {name}({builtins}) {{
@@ -313,7 +315,6 @@ fn {name}_body(gid: vec3<u32>{lane}, epi: u32) {{
     let row{ky} = (n * p.in_h + u32(clamp(iy{ky}, 0, i32(p.in_h) - 1))) * p.in_w;"
         );
     }
-    let comp = ['x', 'y', 'z', 'w'];
     for ky in 0..3u32 {
         for kx in 0..3u32 {
             for px in 0..4 {
@@ -327,17 +328,10 @@ fn {name}_body(gid: vec3<u32>{lane}, epi: u32) {{
                 );
                 for ci in 0..3u32 {
                     for g in 0..groups {
-                        let lanes: Vec<String> = (0..4)
-                            .map(|r| {
-                                let idx = (4 * g + r) * 27 + (ky * 3 + kx) * 3 + ci;
-                                format!("q{}.{}", idx / 4, comp[(idx % 4) as usize])
-                            })
-                            .collect();
-                        let _ = writeln!(
-                            s,
-                            "      a{px}_{g} += vec4<f32>(v{ci} * vec4<A>({}));",
-                            lanes.join(", ")
-                        );
+                        // The filter as `FilterOrder::RgbBlocks` uploads it: output channels
+                        // 4g..4g+3 of this tap and input channel are one vector.
+                        let q = ((ky * 3 + kx) * 3 + ci) * groups + g;
+                        let _ = writeln!(s, "      a{px}_{g} += vec4<f32>(v{ci} * q{q});");
                     }
                 }
                 let _ = writeln!(s, "    }}");

@@ -29,8 +29,47 @@ pub(crate) struct DispatchSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Binding {
     Tensor(TensorId),
+    /// A constant filter, uploaded in the element order its kernel reads.
+    Filter(TensorId, FilterOrder),
     /// A one-element placeholder (e.g. for an absent bias).
     Dummy,
+}
+
+/// An element order a kernel reads its filter in, other than the file's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum FilterOrder {
+    /// An OHWI filter of 27 values per output channel (3x3, three input channels) regrouped
+    /// per block of this many output channels: for each block, tap by tap and input channel by
+    /// input channel, the block's output channels side by side, so four neighbouring output
+    /// channels of one tap and input channel are one vector.
+    RgbBlocks(u32),
+}
+
+impl FilterOrder {
+    /// `src` (OHWI, `element` bytes per value) in this order, or `None` when its size does
+    /// not fit.
+    pub(crate) fn arrange(self, src: &[u8], element: usize) -> Option<Vec<u8>> {
+        match self {
+            FilterOrder::RgbBlocks(block) => {
+                let block = block as usize;
+                let per_channel = 27 * element;
+                if block == 0 || !src.len().is_multiple_of(per_channel * block) {
+                    return None;
+                }
+                let channels = src.len() / per_channel;
+                let mut out = vec![0u8; src.len()];
+                for o in 0..channels {
+                    let (b, lane) = (o / block, o % block);
+                    for tap in 0..27 {
+                        let from = (o * 27 + tap) * element;
+                        let to = ((b * 27 + tap) * block + lane) * element;
+                        out[to..to + element].copy_from_slice(&src[from..from + element]);
+                    }
+                }
+                Some(out)
+            }
+        }
+    }
 }
 
 /// How a node runs on the GPU.
@@ -450,9 +489,13 @@ fn lower_op(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     (true, _) => (ShaderFile::ConvSubgroup, "conv2d_3x3_c3_sg_8", 8),
                     (false, _) => (ShaderFile::Conv, "conv2d_3x3_c3", 8),
                 };
+                // The filter regrouped per block of `tc` output channels (see
+                // [`FilterOrder::RgbBlocks`]): each product is then of whole filter vectors,
+                // not of values gathered from four (JIT 650 -> 470 ms on lavapipe 22.3).
                 // Bindings 5 and 6 as for the 1x1 kernels, whose stores these share: only a
                 // PRELU is ever folded in ([`fold_prelu`]).
                 let mut bindings = bindings;
+                bindings[1] = Binding::Filter(w.id, FilterOrder::RgbBlocks(tc));
                 bindings.extend([Binding::Dummy, Binding::Dummy]);
                 DispatchSpec {
                     file,
@@ -1639,4 +1682,35 @@ fn unary_on(
         vec![Binding::Tensor(x.id), Binding::Tensor(y.id)],
         items,
     )]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FilterOrder;
+
+    #[test]
+    fn rgb_blocks_put_a_blocks_output_channels_side_by_side() {
+        // 16 output channels x 27 values, value = 100 * channel + tap, as 4-byte elements.
+        let src: Vec<u8> = (0..16u32)
+            .flat_map(|o| (0..27u32).map(move |t| 100 * o + t))
+            .flat_map(u32::to_le_bytes)
+            .collect();
+        let out = FilterOrder::RgbBlocks(8).arrange(&src, 4).expect("fits");
+        let value = |i: usize| u32::from_le_bytes(out[4 * i..4 * i + 4].try_into().unwrap());
+        for o in 0..16 {
+            for t in 0..27 {
+                let (block, lane) = (o / 8, o % 8);
+                assert_eq!(value((block * 27 + t) * 8 + lane), (100 * o + t) as u32);
+            }
+        }
+        // Two-byte elements move as a whole.
+        let halves: Vec<u8> = (0..8 * 27u16).flat_map(u16::to_le_bytes).collect();
+        let out = FilterOrder::RgbBlocks(8).arrange(&halves, 2).expect("fits");
+        assert_eq!(&out[2..4], &(27u16).to_le_bytes(), "tap 0 of channel 1");
+        // Sizes that are not whole blocks are refused.
+        assert!(FilterOrder::RgbBlocks(8)
+            .arrange(&src[..4 * 27 * 12], 4)
+            .is_none());
+        assert!(FilterOrder::RgbBlocks(0).arrange(&src, 4).is_none());
+    }
 }

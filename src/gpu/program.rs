@@ -23,7 +23,7 @@ use crate::runtime::arena;
 
 use super::device::{GpuContext, GpuError};
 use super::fuse::Folds;
-use super::lower::{self, Binding, DispatchSpec, LowerLimits, Lowered};
+use super::lower::{self, Binding, DispatchSpec, FilterOrder, LowerLimits, Lowered};
 use super::pipelines::PipelineCache;
 use super::precision::Precision;
 use super::smoke::{fail_if_lost, Scopes, WAIT_TIMEOUT};
@@ -459,13 +459,22 @@ impl GpuProgram {
             .collect();
         // Constants: FLOAT16 bytes go up as they are in the f16 modes; nothing is widened there.
         let mut weights: Vec<wgpu::Buffer> = Vec::new();
-        let mut weight_of: HashMap<TensorId, usize> = HashMap::new();
+        // Keyed by the tensor and the order a kernel reads it in (`None`: the file's).
+        let mut weight_of: HashMap<(TensorId, Option<FilterOrder>), usize> = HashMap::new();
         for s in &specs {
             for b in &s.bindings {
-                let Binding::Tensor(t) = *b else { continue };
-                if !is_const(t) || weight_of.contains_key(&t) {
+                let key = match *b {
+                    Binding::Tensor(t) if is_const(t) => (t, None),
+                    Binding::Filter(t, order) if is_const(t) => (t, Some(order)),
+                    Binding::Filter(..) => {
+                        return Err("a filter to rearrange is not constant".into())
+                    }
+                    Binding::Tensor(_) | Binding::Dummy => continue,
+                };
+                if weight_of.contains_key(&key) {
                     continue;
                 }
+                let (t, order) = key;
                 let info = &graph.tensors[t];
                 let data = info.data.as_ref().ok_or("constant without data")?;
                 // The bytes to upload: the constant's own where its dtype is the one stored
@@ -496,6 +505,17 @@ impl GpuProgram {
                         return Err(format!("constant {:?} has dtype {dt}", info.name).into())
                     }
                 };
+                let arranged;
+                let bytes: &[u8] = match order {
+                    None => bytes,
+                    Some(order) => {
+                        let element = if precision.stores_f16() { 2 } else { 4 };
+                        arranged = order.arrange(bytes, element).ok_or_else(|| {
+                            format!("filter {:?} does not fit {order:?}", info.name)
+                        })?;
+                        &arranged
+                    }
+                };
                 let size = padded4(bytes.len() as u64).max(4);
                 let buf = device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some(&info.name),
@@ -515,7 +535,7 @@ impl GpuProgram {
                     ctx.queue().write_buffer(&buf, whole as u64, &tail);
                 }
                 report.weight_bytes += size;
-                weight_of.insert(t, weights.len());
+                weight_of.insert(key, weights.len());
                 weights.push(buf);
             }
         }
@@ -573,9 +593,13 @@ impl GpuProgram {
                 let resource = match *b {
                     Binding::Dummy => dummy.as_entire_binding(),
                     Binding::Tensor(t) if is_const(t) => weight_of
-                        .get(&t)
+                        .get(&(t, None))
                         .map(|&w| weights[w].as_entire_binding())
                         .ok_or("a constant was not uploaded")?,
+                    Binding::Filter(t, order) => weight_of
+                        .get(&(t, Some(order)))
+                        .map(|&w| weights[w].as_entire_binding())
+                        .ok_or("a filter was not uploaded")?,
                     Binding::Tensor(t) => {
                         let (buffer, offset, bytes) = slot(t)?;
                         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
