@@ -280,7 +280,7 @@ fn conv2d_1x1_v4_8x16_body(gid: vec3<u32>, epi: u32) {
 // 3x3 convolution of a three-channel input (an RGB image), dilation 1: 4 neighbouring output
 // pixels (along x) x 8 output channels per invocation. The block's 8 filters (8 x 27
 // values, uploaded tap by tap and input channel by input channel with the block's output
-// channels side by side: `FilterOrder::RgbBlocks`) are read as 54 vectors; input values are read once per pixel
+// channels side by side: `FilterOrder::RgbBlocks`) are read a filter row (18 vectors) at a time; input values are read once per pixel
 // and tap, clamped into the image and masked (no branches at the borders). Needs
 // out_c % 8 == 0.
 // grid: x = ceil(out_w / 4), y = out_h, z = batch * out_c / 8; workgroup 8 x 8 x 1.
@@ -303,60 +303,6 @@ fn conv2d_3x3_c3_body(gid: vec3<u32>, epi: u32) {
     let n = gid.z / blocks;
     let co = (gid.z % blocks) * 8u;
     let wb = co * 27u / 4u;
-    let q0 = vec4<A>(w4[wb + 0u]);
-    let q1 = vec4<A>(w4[wb + 1u]);
-    let q2 = vec4<A>(w4[wb + 2u]);
-    let q3 = vec4<A>(w4[wb + 3u]);
-    let q4 = vec4<A>(w4[wb + 4u]);
-    let q5 = vec4<A>(w4[wb + 5u]);
-    let q6 = vec4<A>(w4[wb + 6u]);
-    let q7 = vec4<A>(w4[wb + 7u]);
-    let q8 = vec4<A>(w4[wb + 8u]);
-    let q9 = vec4<A>(w4[wb + 9u]);
-    let q10 = vec4<A>(w4[wb + 10u]);
-    let q11 = vec4<A>(w4[wb + 11u]);
-    let q12 = vec4<A>(w4[wb + 12u]);
-    let q13 = vec4<A>(w4[wb + 13u]);
-    let q14 = vec4<A>(w4[wb + 14u]);
-    let q15 = vec4<A>(w4[wb + 15u]);
-    let q16 = vec4<A>(w4[wb + 16u]);
-    let q17 = vec4<A>(w4[wb + 17u]);
-    let q18 = vec4<A>(w4[wb + 18u]);
-    let q19 = vec4<A>(w4[wb + 19u]);
-    let q20 = vec4<A>(w4[wb + 20u]);
-    let q21 = vec4<A>(w4[wb + 21u]);
-    let q22 = vec4<A>(w4[wb + 22u]);
-    let q23 = vec4<A>(w4[wb + 23u]);
-    let q24 = vec4<A>(w4[wb + 24u]);
-    let q25 = vec4<A>(w4[wb + 25u]);
-    let q26 = vec4<A>(w4[wb + 26u]);
-    let q27 = vec4<A>(w4[wb + 27u]);
-    let q28 = vec4<A>(w4[wb + 28u]);
-    let q29 = vec4<A>(w4[wb + 29u]);
-    let q30 = vec4<A>(w4[wb + 30u]);
-    let q31 = vec4<A>(w4[wb + 31u]);
-    let q32 = vec4<A>(w4[wb + 32u]);
-    let q33 = vec4<A>(w4[wb + 33u]);
-    let q34 = vec4<A>(w4[wb + 34u]);
-    let q35 = vec4<A>(w4[wb + 35u]);
-    let q36 = vec4<A>(w4[wb + 36u]);
-    let q37 = vec4<A>(w4[wb + 37u]);
-    let q38 = vec4<A>(w4[wb + 38u]);
-    let q39 = vec4<A>(w4[wb + 39u]);
-    let q40 = vec4<A>(w4[wb + 40u]);
-    let q41 = vec4<A>(w4[wb + 41u]);
-    let q42 = vec4<A>(w4[wb + 42u]);
-    let q43 = vec4<A>(w4[wb + 43u]);
-    let q44 = vec4<A>(w4[wb + 44u]);
-    let q45 = vec4<A>(w4[wb + 45u]);
-    let q46 = vec4<A>(w4[wb + 46u]);
-    let q47 = vec4<A>(w4[wb + 47u]);
-    let q48 = vec4<A>(w4[wb + 48u]);
-    let q49 = vec4<A>(w4[wb + 49u]);
-    let q50 = vec4<A>(w4[wb + 50u]);
-    let q51 = vec4<A>(w4[wb + 51u]);
-    let q52 = vec4<A>(w4[wb + 52u]);
-    let q53 = vec4<A>(w4[wb + 53u]);
     let c4 = co / 4u;
     let b0 = bias_v4(c4 + 0u);
     let b1 = bias_v4(c4 + 1u);
@@ -367,17 +313,31 @@ fn conv2d_3x3_c3_body(gid: vec3<u32>, epi: u32) {
     let sx = i32(p.stride_w);
     let x0 = i32(ox0) * sx - p.pad_left;
     let wmax = i32(p.in_w) - 1;
-    let iy0 = i32(oy * p.stride_h + 0u) - p.pad_top;
-    let rin0 = iy0 >= 0 && iy0 < i32(p.in_h);
-    let row0 = (n * p.in_h + u32(clamp(iy0, 0, i32(p.in_h) - 1))) * p.in_w;
-    let iy1 = i32(oy * p.stride_h + 1u) - p.pad_top;
-    let rin1 = iy1 >= 0 && iy1 < i32(p.in_h);
-    let row1 = (n * p.in_h + u32(clamp(iy1, 0, i32(p.in_h) - 1))) * p.in_w;
-    let iy2 = i32(oy * p.stride_h + 2u) - p.pad_top;
-    let rin2 = iy2 >= 0 && iy2 < i32(p.in_h);
-    let row2 = (n * p.in_h + u32(clamp(iy2, 0, i32(p.in_h) - 1))) * p.in_w;
-    { let ix = x0 + 0 * sx + 0; let ok = rin0 && ix >= 0 && ix <= wmax;
-      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+    for (var ky = 0u; ky < p.k_h; ky++) {
+    let wr = wb + ky * 18u;
+    let q0 = vec4<A>(w4[wr + 0u]);
+    let q1 = vec4<A>(w4[wr + 1u]);
+    let q2 = vec4<A>(w4[wr + 2u]);
+    let q3 = vec4<A>(w4[wr + 3u]);
+    let q4 = vec4<A>(w4[wr + 4u]);
+    let q5 = vec4<A>(w4[wr + 5u]);
+    let q6 = vec4<A>(w4[wr + 6u]);
+    let q7 = vec4<A>(w4[wr + 7u]);
+    let q8 = vec4<A>(w4[wr + 8u]);
+    let q9 = vec4<A>(w4[wr + 9u]);
+    let q10 = vec4<A>(w4[wr + 10u]);
+    let q11 = vec4<A>(w4[wr + 11u]);
+    let q12 = vec4<A>(w4[wr + 12u]);
+    let q13 = vec4<A>(w4[wr + 13u]);
+    let q14 = vec4<A>(w4[wr + 14u]);
+    let q15 = vec4<A>(w4[wr + 15u]);
+    let q16 = vec4<A>(w4[wr + 16u]);
+    let q17 = vec4<A>(w4[wr + 17u]);
+    let iy = i32(oy * p.stride_h + ky) - p.pad_top;
+    let rin = iy >= 0 && iy < i32(p.in_h);
+    let row = (n * p.in_h + u32(clamp(iy, 0, i32(p.in_h) - 1))) * p.in_w;
+    { let ix = x0 + 0 * sx + 0; let ok = rin && ix >= 0 && ix <= wmax;
+      let at = (row + u32(clamp(ix, 0, wmax))) * 3u;
       let v0 = select(A(0.0), A(x[at + 0u]), ok);
       let v1 = select(A(0.0), A(x[at + 1u]), ok);
       let v2 = select(A(0.0), A(x[at + 2u]), ok);
@@ -388,8 +348,8 @@ fn conv2d_3x3_c3_body(gid: vec3<u32>, epi: u32) {
       a0_0 += vec4<f32>(v2 * q4);
       a0_1 += vec4<f32>(v2 * q5);
     }
-    { let ix = x0 + 1 * sx + 0; let ok = rin0 && ix >= 0 && ix <= wmax;
-      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+    { let ix = x0 + 1 * sx + 0; let ok = rin && ix >= 0 && ix <= wmax;
+      let at = (row + u32(clamp(ix, 0, wmax))) * 3u;
       let v0 = select(A(0.0), A(x[at + 0u]), ok);
       let v1 = select(A(0.0), A(x[at + 1u]), ok);
       let v2 = select(A(0.0), A(x[at + 2u]), ok);
@@ -400,8 +360,8 @@ fn conv2d_3x3_c3_body(gid: vec3<u32>, epi: u32) {
       a1_0 += vec4<f32>(v2 * q4);
       a1_1 += vec4<f32>(v2 * q5);
     }
-    { let ix = x0 + 2 * sx + 0; let ok = rin0 && ix >= 0 && ix <= wmax;
-      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+    { let ix = x0 + 2 * sx + 0; let ok = rin && ix >= 0 && ix <= wmax;
+      let at = (row + u32(clamp(ix, 0, wmax))) * 3u;
       let v0 = select(A(0.0), A(x[at + 0u]), ok);
       let v1 = select(A(0.0), A(x[at + 1u]), ok);
       let v2 = select(A(0.0), A(x[at + 2u]), ok);
@@ -412,8 +372,8 @@ fn conv2d_3x3_c3_body(gid: vec3<u32>, epi: u32) {
       a2_0 += vec4<f32>(v2 * q4);
       a2_1 += vec4<f32>(v2 * q5);
     }
-    { let ix = x0 + 3 * sx + 0; let ok = rin0 && ix >= 0 && ix <= wmax;
-      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+    { let ix = x0 + 3 * sx + 0; let ok = rin && ix >= 0 && ix <= wmax;
+      let at = (row + u32(clamp(ix, 0, wmax))) * 3u;
       let v0 = select(A(0.0), A(x[at + 0u]), ok);
       let v1 = select(A(0.0), A(x[at + 1u]), ok);
       let v2 = select(A(0.0), A(x[at + 2u]), ok);
@@ -424,8 +384,8 @@ fn conv2d_3x3_c3_body(gid: vec3<u32>, epi: u32) {
       a3_0 += vec4<f32>(v2 * q4);
       a3_1 += vec4<f32>(v2 * q5);
     }
-    { let ix = x0 + 0 * sx + 1; let ok = rin0 && ix >= 0 && ix <= wmax;
-      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+    { let ix = x0 + 0 * sx + 1; let ok = rin && ix >= 0 && ix <= wmax;
+      let at = (row + u32(clamp(ix, 0, wmax))) * 3u;
       let v0 = select(A(0.0), A(x[at + 0u]), ok);
       let v1 = select(A(0.0), A(x[at + 1u]), ok);
       let v2 = select(A(0.0), A(x[at + 2u]), ok);
@@ -436,8 +396,8 @@ fn conv2d_3x3_c3_body(gid: vec3<u32>, epi: u32) {
       a0_0 += vec4<f32>(v2 * q10);
       a0_1 += vec4<f32>(v2 * q11);
     }
-    { let ix = x0 + 1 * sx + 1; let ok = rin0 && ix >= 0 && ix <= wmax;
-      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+    { let ix = x0 + 1 * sx + 1; let ok = rin && ix >= 0 && ix <= wmax;
+      let at = (row + u32(clamp(ix, 0, wmax))) * 3u;
       let v0 = select(A(0.0), A(x[at + 0u]), ok);
       let v1 = select(A(0.0), A(x[at + 1u]), ok);
       let v2 = select(A(0.0), A(x[at + 2u]), ok);
@@ -448,8 +408,8 @@ fn conv2d_3x3_c3_body(gid: vec3<u32>, epi: u32) {
       a1_0 += vec4<f32>(v2 * q10);
       a1_1 += vec4<f32>(v2 * q11);
     }
-    { let ix = x0 + 2 * sx + 1; let ok = rin0 && ix >= 0 && ix <= wmax;
-      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+    { let ix = x0 + 2 * sx + 1; let ok = rin && ix >= 0 && ix <= wmax;
+      let at = (row + u32(clamp(ix, 0, wmax))) * 3u;
       let v0 = select(A(0.0), A(x[at + 0u]), ok);
       let v1 = select(A(0.0), A(x[at + 1u]), ok);
       let v2 = select(A(0.0), A(x[at + 2u]), ok);
@@ -460,8 +420,8 @@ fn conv2d_3x3_c3_body(gid: vec3<u32>, epi: u32) {
       a2_0 += vec4<f32>(v2 * q10);
       a2_1 += vec4<f32>(v2 * q11);
     }
-    { let ix = x0 + 3 * sx + 1; let ok = rin0 && ix >= 0 && ix <= wmax;
-      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+    { let ix = x0 + 3 * sx + 1; let ok = rin && ix >= 0 && ix <= wmax;
+      let at = (row + u32(clamp(ix, 0, wmax))) * 3u;
       let v0 = select(A(0.0), A(x[at + 0u]), ok);
       let v1 = select(A(0.0), A(x[at + 1u]), ok);
       let v2 = select(A(0.0), A(x[at + 2u]), ok);
@@ -472,8 +432,8 @@ fn conv2d_3x3_c3_body(gid: vec3<u32>, epi: u32) {
       a3_0 += vec4<f32>(v2 * q10);
       a3_1 += vec4<f32>(v2 * q11);
     }
-    { let ix = x0 + 0 * sx + 2; let ok = rin0 && ix >= 0 && ix <= wmax;
-      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+    { let ix = x0 + 0 * sx + 2; let ok = rin && ix >= 0 && ix <= wmax;
+      let at = (row + u32(clamp(ix, 0, wmax))) * 3u;
       let v0 = select(A(0.0), A(x[at + 0u]), ok);
       let v1 = select(A(0.0), A(x[at + 1u]), ok);
       let v2 = select(A(0.0), A(x[at + 2u]), ok);
@@ -484,8 +444,8 @@ fn conv2d_3x3_c3_body(gid: vec3<u32>, epi: u32) {
       a0_0 += vec4<f32>(v2 * q16);
       a0_1 += vec4<f32>(v2 * q17);
     }
-    { let ix = x0 + 1 * sx + 2; let ok = rin0 && ix >= 0 && ix <= wmax;
-      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+    { let ix = x0 + 1 * sx + 2; let ok = rin && ix >= 0 && ix <= wmax;
+      let at = (row + u32(clamp(ix, 0, wmax))) * 3u;
       let v0 = select(A(0.0), A(x[at + 0u]), ok);
       let v1 = select(A(0.0), A(x[at + 1u]), ok);
       let v2 = select(A(0.0), A(x[at + 2u]), ok);
@@ -496,8 +456,8 @@ fn conv2d_3x3_c3_body(gid: vec3<u32>, epi: u32) {
       a1_0 += vec4<f32>(v2 * q16);
       a1_1 += vec4<f32>(v2 * q17);
     }
-    { let ix = x0 + 2 * sx + 2; let ok = rin0 && ix >= 0 && ix <= wmax;
-      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+    { let ix = x0 + 2 * sx + 2; let ok = rin && ix >= 0 && ix <= wmax;
+      let at = (row + u32(clamp(ix, 0, wmax))) * 3u;
       let v0 = select(A(0.0), A(x[at + 0u]), ok);
       let v1 = select(A(0.0), A(x[at + 1u]), ok);
       let v2 = select(A(0.0), A(x[at + 2u]), ok);
@@ -508,8 +468,8 @@ fn conv2d_3x3_c3_body(gid: vec3<u32>, epi: u32) {
       a2_0 += vec4<f32>(v2 * q16);
       a2_1 += vec4<f32>(v2 * q17);
     }
-    { let ix = x0 + 3 * sx + 2; let ok = rin0 && ix >= 0 && ix <= wmax;
-      let at = (row0 + u32(clamp(ix, 0, wmax))) * 3u;
+    { let ix = x0 + 3 * sx + 2; let ok = rin && ix >= 0 && ix <= wmax;
+      let at = (row + u32(clamp(ix, 0, wmax))) * 3u;
       let v0 = select(A(0.0), A(x[at + 0u]), ok);
       let v1 = select(A(0.0), A(x[at + 1u]), ok);
       let v2 = select(A(0.0), A(x[at + 2u]), ok);
@@ -520,293 +480,6 @@ fn conv2d_3x3_c3_body(gid: vec3<u32>, epi: u32) {
       a3_0 += vec4<f32>(v2 * q16);
       a3_1 += vec4<f32>(v2 * q17);
     }
-    { let ix = x0 + 0 * sx + 0; let ok = rin1 && ix >= 0 && ix <= wmax;
-      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a0_0 += vec4<f32>(v0 * q18);
-      a0_1 += vec4<f32>(v0 * q19);
-      a0_0 += vec4<f32>(v1 * q20);
-      a0_1 += vec4<f32>(v1 * q21);
-      a0_0 += vec4<f32>(v2 * q22);
-      a0_1 += vec4<f32>(v2 * q23);
-    }
-    { let ix = x0 + 1 * sx + 0; let ok = rin1 && ix >= 0 && ix <= wmax;
-      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a1_0 += vec4<f32>(v0 * q18);
-      a1_1 += vec4<f32>(v0 * q19);
-      a1_0 += vec4<f32>(v1 * q20);
-      a1_1 += vec4<f32>(v1 * q21);
-      a1_0 += vec4<f32>(v2 * q22);
-      a1_1 += vec4<f32>(v2 * q23);
-    }
-    { let ix = x0 + 2 * sx + 0; let ok = rin1 && ix >= 0 && ix <= wmax;
-      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a2_0 += vec4<f32>(v0 * q18);
-      a2_1 += vec4<f32>(v0 * q19);
-      a2_0 += vec4<f32>(v1 * q20);
-      a2_1 += vec4<f32>(v1 * q21);
-      a2_0 += vec4<f32>(v2 * q22);
-      a2_1 += vec4<f32>(v2 * q23);
-    }
-    { let ix = x0 + 3 * sx + 0; let ok = rin1 && ix >= 0 && ix <= wmax;
-      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a3_0 += vec4<f32>(v0 * q18);
-      a3_1 += vec4<f32>(v0 * q19);
-      a3_0 += vec4<f32>(v1 * q20);
-      a3_1 += vec4<f32>(v1 * q21);
-      a3_0 += vec4<f32>(v2 * q22);
-      a3_1 += vec4<f32>(v2 * q23);
-    }
-    { let ix = x0 + 0 * sx + 1; let ok = rin1 && ix >= 0 && ix <= wmax;
-      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a0_0 += vec4<f32>(v0 * q24);
-      a0_1 += vec4<f32>(v0 * q25);
-      a0_0 += vec4<f32>(v1 * q26);
-      a0_1 += vec4<f32>(v1 * q27);
-      a0_0 += vec4<f32>(v2 * q28);
-      a0_1 += vec4<f32>(v2 * q29);
-    }
-    { let ix = x0 + 1 * sx + 1; let ok = rin1 && ix >= 0 && ix <= wmax;
-      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a1_0 += vec4<f32>(v0 * q24);
-      a1_1 += vec4<f32>(v0 * q25);
-      a1_0 += vec4<f32>(v1 * q26);
-      a1_1 += vec4<f32>(v1 * q27);
-      a1_0 += vec4<f32>(v2 * q28);
-      a1_1 += vec4<f32>(v2 * q29);
-    }
-    { let ix = x0 + 2 * sx + 1; let ok = rin1 && ix >= 0 && ix <= wmax;
-      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a2_0 += vec4<f32>(v0 * q24);
-      a2_1 += vec4<f32>(v0 * q25);
-      a2_0 += vec4<f32>(v1 * q26);
-      a2_1 += vec4<f32>(v1 * q27);
-      a2_0 += vec4<f32>(v2 * q28);
-      a2_1 += vec4<f32>(v2 * q29);
-    }
-    { let ix = x0 + 3 * sx + 1; let ok = rin1 && ix >= 0 && ix <= wmax;
-      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a3_0 += vec4<f32>(v0 * q24);
-      a3_1 += vec4<f32>(v0 * q25);
-      a3_0 += vec4<f32>(v1 * q26);
-      a3_1 += vec4<f32>(v1 * q27);
-      a3_0 += vec4<f32>(v2 * q28);
-      a3_1 += vec4<f32>(v2 * q29);
-    }
-    { let ix = x0 + 0 * sx + 2; let ok = rin1 && ix >= 0 && ix <= wmax;
-      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a0_0 += vec4<f32>(v0 * q30);
-      a0_1 += vec4<f32>(v0 * q31);
-      a0_0 += vec4<f32>(v1 * q32);
-      a0_1 += vec4<f32>(v1 * q33);
-      a0_0 += vec4<f32>(v2 * q34);
-      a0_1 += vec4<f32>(v2 * q35);
-    }
-    { let ix = x0 + 1 * sx + 2; let ok = rin1 && ix >= 0 && ix <= wmax;
-      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a1_0 += vec4<f32>(v0 * q30);
-      a1_1 += vec4<f32>(v0 * q31);
-      a1_0 += vec4<f32>(v1 * q32);
-      a1_1 += vec4<f32>(v1 * q33);
-      a1_0 += vec4<f32>(v2 * q34);
-      a1_1 += vec4<f32>(v2 * q35);
-    }
-    { let ix = x0 + 2 * sx + 2; let ok = rin1 && ix >= 0 && ix <= wmax;
-      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a2_0 += vec4<f32>(v0 * q30);
-      a2_1 += vec4<f32>(v0 * q31);
-      a2_0 += vec4<f32>(v1 * q32);
-      a2_1 += vec4<f32>(v1 * q33);
-      a2_0 += vec4<f32>(v2 * q34);
-      a2_1 += vec4<f32>(v2 * q35);
-    }
-    { let ix = x0 + 3 * sx + 2; let ok = rin1 && ix >= 0 && ix <= wmax;
-      let at = (row1 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a3_0 += vec4<f32>(v0 * q30);
-      a3_1 += vec4<f32>(v0 * q31);
-      a3_0 += vec4<f32>(v1 * q32);
-      a3_1 += vec4<f32>(v1 * q33);
-      a3_0 += vec4<f32>(v2 * q34);
-      a3_1 += vec4<f32>(v2 * q35);
-    }
-    { let ix = x0 + 0 * sx + 0; let ok = rin2 && ix >= 0 && ix <= wmax;
-      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a0_0 += vec4<f32>(v0 * q36);
-      a0_1 += vec4<f32>(v0 * q37);
-      a0_0 += vec4<f32>(v1 * q38);
-      a0_1 += vec4<f32>(v1 * q39);
-      a0_0 += vec4<f32>(v2 * q40);
-      a0_1 += vec4<f32>(v2 * q41);
-    }
-    { let ix = x0 + 1 * sx + 0; let ok = rin2 && ix >= 0 && ix <= wmax;
-      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a1_0 += vec4<f32>(v0 * q36);
-      a1_1 += vec4<f32>(v0 * q37);
-      a1_0 += vec4<f32>(v1 * q38);
-      a1_1 += vec4<f32>(v1 * q39);
-      a1_0 += vec4<f32>(v2 * q40);
-      a1_1 += vec4<f32>(v2 * q41);
-    }
-    { let ix = x0 + 2 * sx + 0; let ok = rin2 && ix >= 0 && ix <= wmax;
-      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a2_0 += vec4<f32>(v0 * q36);
-      a2_1 += vec4<f32>(v0 * q37);
-      a2_0 += vec4<f32>(v1 * q38);
-      a2_1 += vec4<f32>(v1 * q39);
-      a2_0 += vec4<f32>(v2 * q40);
-      a2_1 += vec4<f32>(v2 * q41);
-    }
-    { let ix = x0 + 3 * sx + 0; let ok = rin2 && ix >= 0 && ix <= wmax;
-      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a3_0 += vec4<f32>(v0 * q36);
-      a3_1 += vec4<f32>(v0 * q37);
-      a3_0 += vec4<f32>(v1 * q38);
-      a3_1 += vec4<f32>(v1 * q39);
-      a3_0 += vec4<f32>(v2 * q40);
-      a3_1 += vec4<f32>(v2 * q41);
-    }
-    { let ix = x0 + 0 * sx + 1; let ok = rin2 && ix >= 0 && ix <= wmax;
-      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a0_0 += vec4<f32>(v0 * q42);
-      a0_1 += vec4<f32>(v0 * q43);
-      a0_0 += vec4<f32>(v1 * q44);
-      a0_1 += vec4<f32>(v1 * q45);
-      a0_0 += vec4<f32>(v2 * q46);
-      a0_1 += vec4<f32>(v2 * q47);
-    }
-    { let ix = x0 + 1 * sx + 1; let ok = rin2 && ix >= 0 && ix <= wmax;
-      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a1_0 += vec4<f32>(v0 * q42);
-      a1_1 += vec4<f32>(v0 * q43);
-      a1_0 += vec4<f32>(v1 * q44);
-      a1_1 += vec4<f32>(v1 * q45);
-      a1_0 += vec4<f32>(v2 * q46);
-      a1_1 += vec4<f32>(v2 * q47);
-    }
-    { let ix = x0 + 2 * sx + 1; let ok = rin2 && ix >= 0 && ix <= wmax;
-      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a2_0 += vec4<f32>(v0 * q42);
-      a2_1 += vec4<f32>(v0 * q43);
-      a2_0 += vec4<f32>(v1 * q44);
-      a2_1 += vec4<f32>(v1 * q45);
-      a2_0 += vec4<f32>(v2 * q46);
-      a2_1 += vec4<f32>(v2 * q47);
-    }
-    { let ix = x0 + 3 * sx + 1; let ok = rin2 && ix >= 0 && ix <= wmax;
-      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a3_0 += vec4<f32>(v0 * q42);
-      a3_1 += vec4<f32>(v0 * q43);
-      a3_0 += vec4<f32>(v1 * q44);
-      a3_1 += vec4<f32>(v1 * q45);
-      a3_0 += vec4<f32>(v2 * q46);
-      a3_1 += vec4<f32>(v2 * q47);
-    }
-    { let ix = x0 + 0 * sx + 2; let ok = rin2 && ix >= 0 && ix <= wmax;
-      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a0_0 += vec4<f32>(v0 * q48);
-      a0_1 += vec4<f32>(v0 * q49);
-      a0_0 += vec4<f32>(v1 * q50);
-      a0_1 += vec4<f32>(v1 * q51);
-      a0_0 += vec4<f32>(v2 * q52);
-      a0_1 += vec4<f32>(v2 * q53);
-    }
-    { let ix = x0 + 1 * sx + 2; let ok = rin2 && ix >= 0 && ix <= wmax;
-      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a1_0 += vec4<f32>(v0 * q48);
-      a1_1 += vec4<f32>(v0 * q49);
-      a1_0 += vec4<f32>(v1 * q50);
-      a1_1 += vec4<f32>(v1 * q51);
-      a1_0 += vec4<f32>(v2 * q52);
-      a1_1 += vec4<f32>(v2 * q53);
-    }
-    { let ix = x0 + 2 * sx + 2; let ok = rin2 && ix >= 0 && ix <= wmax;
-      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a2_0 += vec4<f32>(v0 * q48);
-      a2_1 += vec4<f32>(v0 * q49);
-      a2_0 += vec4<f32>(v1 * q50);
-      a2_1 += vec4<f32>(v1 * q51);
-      a2_0 += vec4<f32>(v2 * q52);
-      a2_1 += vec4<f32>(v2 * q53);
-    }
-    { let ix = x0 + 3 * sx + 2; let ok = rin2 && ix >= 0 && ix <= wmax;
-      let at = (row2 + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);
-      a3_0 += vec4<f32>(v0 * q48);
-      a3_1 += vec4<f32>(v0 * q49);
-      a3_0 += vec4<f32>(v1 * q50);
-      a3_1 += vec4<f32>(v1 * q51);
-      a3_0 += vec4<f32>(v2 * q52);
-      a3_1 += vec4<f32>(v2 * q53);
     }
     let oc4 = p.out_c / 4u;
     let px0 = (n * p.out_h + oy) * p.out_w + ox0;

@@ -227,11 +227,12 @@ fn rgb(s: &mut String, c: u32, filters: Filters) {
             "(gid.x & ~7u) * 4u >= p.out_w",
         ),
     };
+    let row = vectors / 3;
     let how = match filters {
-        Filters::PerLane => format!("are read as {vectors} vectors"),
+        Filters::PerLane => format!("are read a filter row ({row} vectors) at a time"),
         Filters::Shared => format!(
-            "are loaded {} vectors per lane and broadcast",
-            vectors.div_ceil(8)
+            "are loaded a filter row at a time, {} vectors per lane, and broadcast",
+            row.div_ceil(8)
         ),
     };
     let _ = write!(
@@ -265,32 +266,6 @@ fn {name}_body(gid: vec3<u32>{lane}, epi: u32) {{
     let wb = co * 27u / 4u;
 "
     );
-    match filters {
-        Filters::PerLane => {
-            for v in 0..vectors {
-                let _ = writeln!(s, "    let q{v} = vec4<A>(w4[wb + {v}u]);");
-            }
-        }
-        Filters::Shared => {
-            let _ = writeln!(s, "    let j = sid % 8u;");
-            for l in 0..vectors.div_ceil(8) {
-                let _ = writeln!(
-                    s,
-                    "    let s{l} = vec4<f32>(w4[wb + min(j + {}u, {}u)]);",
-                    8 * l,
-                    vectors - 1
-                );
-            }
-            for v in 0..vectors {
-                let _ = writeln!(
-                    s,
-                    "    let q{v} = vec4<A>(subgroupBroadcast(s{}, {}u));",
-                    v / 8,
-                    v % 8
-                );
-            }
-        }
-    }
     let _ = writeln!(s, "    let c4 = co / 4u;");
     for g in 0..groups {
         let _ = writeln!(s, "    let b{g} = bias_v4(c4 + {g}u);");
@@ -307,37 +282,69 @@ fn {name}_body(gid: vec3<u32>{lane}, epi: u32) {{
     let x0 = i32(ox0) * sx - p.pad_left;
     let wmax = i32(p.in_w) - 1;"
     );
-    for ky in 0..3 {
-        let _ = writeln!(
-            s,
-            "    let iy{ky} = i32(oy * p.stride_h + {ky}u) - p.pad_top;
-    let rin{ky} = iy{ky} >= 0 && iy{ky} < i32(p.in_h);
-    let row{ky} = (n * p.in_h + u32(clamp(iy{ky}, 0, i32(p.in_h) - 1))) * p.in_w;"
-        );
-    }
-    for ky in 0..3u32 {
-        for kx in 0..3u32 {
-            for px in 0..4 {
+    // One filter row per iteration of a loop the compiler keeps (its trip count, 3, comes
+    // from the parameters): unrolled, the 27 taps made a kernel three times the size, slower
+    // to parse, to create and to JIT, and no faster.
+    let row_vectors = vectors / 3;
+    let _ = writeln!(
+        s,
+        "    for (var ky = 0u; ky < p.k_h; ky++) {{
+    let wr = wb + ky * {row_vectors}u;"
+    );
+    match filters {
+        Filters::PerLane => {
+            for v in 0..row_vectors {
+                let _ = writeln!(s, "    let q{v} = vec4<A>(w4[wr + {v}u]);");
+            }
+        }
+        Filters::Shared => {
+            let _ = writeln!(s, "    let j = sid % 8u;");
+            for l in 0..row_vectors.div_ceil(8) {
                 let _ = writeln!(
                     s,
-                    "    {{ let ix = x0 + {px} * sx + {kx}; let ok = rin{ky} && ix >= 0 && ix <= wmax;
-      let at = (row{ky} + u32(clamp(ix, 0, wmax))) * 3u;
-      let v0 = select(A(0.0), A(x[at + 0u]), ok);
-      let v1 = select(A(0.0), A(x[at + 1u]), ok);
-      let v2 = select(A(0.0), A(x[at + 2u]), ok);"
+                    "    let s{l} = vec4<f32>(w4[wr + min(j + {}u, {}u)]);",
+                    8 * l,
+                    row_vectors - 1
                 );
-                for ci in 0..3u32 {
-                    for g in 0..groups {
-                        // The filter as `FilterOrder::RgbBlocks` uploads it: output channels
-                        // 4g..4g+3 of this tap and input channel are one vector.
-                        let q = ((ky * 3 + kx) * 3 + ci) * groups + g;
-                        let _ = writeln!(s, "      a{px}_{g} += vec4<f32>(v{ci} * q{q});");
-                    }
-                }
-                let _ = writeln!(s, "    }}");
+            }
+            for v in 0..row_vectors {
+                let _ = writeln!(
+                    s,
+                    "    let q{v} = vec4<A>(subgroupBroadcast(s{}, {}u));",
+                    v / 8,
+                    v % 8
+                );
             }
         }
     }
+    let _ = writeln!(
+        s,
+        "    let iy = i32(oy * p.stride_h + ky) - p.pad_top;
+    let rin = iy >= 0 && iy < i32(p.in_h);
+    let row = (n * p.in_h + u32(clamp(iy, 0, i32(p.in_h) - 1))) * p.in_w;"
+    );
+    for kx in 0..3u32 {
+        for px in 0..4 {
+            let _ = writeln!(
+                s,
+                "    {{ let ix = x0 + {px} * sx + {kx}; let ok = rin && ix >= 0 && ix <= wmax;
+      let at = (row + u32(clamp(ix, 0, wmax))) * 3u;
+      let v0 = select(A(0.0), A(x[at + 0u]), ok);
+      let v1 = select(A(0.0), A(x[at + 1u]), ok);
+      let v2 = select(A(0.0), A(x[at + 2u]), ok);"
+            );
+            for ci in 0..3u32 {
+                for g in 0..groups {
+                    // The filter as `FilterOrder::RgbBlocks` uploads it: output channels
+                    // 4g..4g+3 of this tap and input channel are one vector.
+                    let q = (kx * 3 + ci) * groups + g;
+                    let _ = writeln!(s, "      a{px}_{g} += vec4<f32>(v{ci} * q{q});");
+                }
+            }
+            let _ = writeln!(s, "    }}");
+        }
+    }
+    let _ = writeln!(s, "    }}");
     let _ = writeln!(
         s,
         "    let oc4 = p.out_c / 4u;
