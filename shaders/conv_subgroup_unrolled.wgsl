@@ -86,49 +86,24 @@ fn conv2d_1x1_sg_4x32_body(gid: vec3<u32>, sid: u32, epi: u32) {
         a3_0 += vec4<f32>(v3 * m0); a3_1 += vec4<f32>(v3 * m1); a3_2 += vec4<f32>(v3 * m2); a3_3 += vec4<f32>(v3 * m3); a3_4 += vec4<f32>(v3 * m4); a3_5 += vec4<f32>(v3 * m5); a3_6 += vec4<f32>(v3 * m6); a3_7 += vec4<f32>(v3 * m7);
     }
     let oc4 = p.out_c / 4u;
-    if (p0 + 0u < pixels) {
-        let at = (p0 + 0u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 0u, c4, a0_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 0u, c4 + 1u, a0_1, epi); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 0u, c4 + 2u, a0_2, epi); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 0u, c4 + 3u, a0_3, epi); }
-        if (c4 + 4u < oc4) { store_1x1_v4(at + 4u, p0 + 0u, c4 + 4u, a0_4, epi); }
-        if (c4 + 5u < oc4) { store_1x1_v4(at + 5u, p0 + 0u, c4 + 5u, a0_5, epi); }
-        if (c4 + 6u < oc4) { store_1x1_v4(at + 6u, p0 + 0u, c4 + 6u, a0_6, epi); }
-        if (c4 + 7u < oc4) { store_1x1_v4(at + 7u, p0 + 0u, c4 + 7u, a0_7, epi); }
-    }
-    if (p0 + 1u < pixels) {
-        let at = (p0 + 1u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 1u, c4, a1_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 1u, c4 + 1u, a1_1, epi); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 1u, c4 + 2u, a1_2, epi); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 1u, c4 + 3u, a1_3, epi); }
-        if (c4 + 4u < oc4) { store_1x1_v4(at + 4u, p0 + 1u, c4 + 4u, a1_4, epi); }
-        if (c4 + 5u < oc4) { store_1x1_v4(at + 5u, p0 + 1u, c4 + 5u, a1_5, epi); }
-        if (c4 + 6u < oc4) { store_1x1_v4(at + 6u, p0 + 1u, c4 + 6u, a1_6, epi); }
-        if (c4 + 7u < oc4) { store_1x1_v4(at + 7u, p0 + 1u, c4 + 7u, a1_7, epi); }
-    }
-    if (p0 + 2u < pixels) {
-        let at = (p0 + 2u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 2u, c4, a2_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 2u, c4 + 1u, a2_1, epi); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 2u, c4 + 2u, a2_2, epi); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 2u, c4 + 3u, a2_3, epi); }
-        if (c4 + 4u < oc4) { store_1x1_v4(at + 4u, p0 + 2u, c4 + 4u, a2_4, epi); }
-        if (c4 + 5u < oc4) { store_1x1_v4(at + 5u, p0 + 2u, c4 + 5u, a2_5, epi); }
-        if (c4 + 6u < oc4) { store_1x1_v4(at + 6u, p0 + 2u, c4 + 6u, a2_6, epi); }
-        if (c4 + 7u < oc4) { store_1x1_v4(at + 7u, p0 + 2u, c4 + 7u, a2_7, epi); }
-    }
-    if (p0 + 3u < pixels) {
-        let at = (p0 + 3u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 3u, c4, a3_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 3u, c4 + 1u, a3_1, epi); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 3u, c4 + 2u, a3_2, epi); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 3u, c4 + 3u, a3_3, epi); }
-        if (c4 + 4u < oc4) { store_1x1_v4(at + 4u, p0 + 3u, c4 + 4u, a3_4, epi); }
-        if (c4 + 5u < oc4) { store_1x1_v4(at + 5u, p0 + 3u, c4 + 5u, a3_5, epi); }
-        if (c4 + 6u < oc4) { store_1x1_v4(at + 6u, p0 + 3u, c4 + 6u, a3_6, epi); }
-        if (c4 + 7u < oc4) { store_1x1_v4(at + 7u, p0 + 3u, c4 + 7u, a3_7, epi); }
+    let here = min(4u, pixels - min(p0, pixels));
+    for (var i = 0u; i < here; i++) {
+        var r0: vec4<f32>; var r1: vec4<f32>; var r2: vec4<f32>; var r3: vec4<f32>; var r4: vec4<f32>; var r5: vec4<f32>; var r6: vec4<f32>; var r7: vec4<f32>;
+        switch i {
+            case 0u: { r0 = a0_0; r1 = a0_1; r2 = a0_2; r3 = a0_3; r4 = a0_4; r5 = a0_5; r6 = a0_6; r7 = a0_7; }
+            case 1u: { r0 = a1_0; r1 = a1_1; r2 = a1_2; r3 = a1_3; r4 = a1_4; r5 = a1_5; r6 = a1_6; r7 = a1_7; }
+            case 2u: { r0 = a2_0; r1 = a2_1; r2 = a2_2; r3 = a2_3; r4 = a2_4; r5 = a2_5; r6 = a2_6; r7 = a2_7; }
+            default: { r0 = a3_0; r1 = a3_1; r2 = a3_2; r3 = a3_3; r4 = a3_4; r5 = a3_5; r6 = a3_6; r7 = a3_7; }
+        }
+        let at = (p0 + i) * oc4 + c4;
+        store_1x1_v4(at, p0 + i, c4, r0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + i, c4 + 1u, r1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + i, c4 + 2u, r2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + i, c4 + 3u, r3, epi); }
+        if (c4 + 4u < oc4) { store_1x1_v4(at + 4u, p0 + i, c4 + 4u, r4, epi); }
+        if (c4 + 5u < oc4) { store_1x1_v4(at + 5u, p0 + i, c4 + 5u, r5, epi); }
+        if (c4 + 6u < oc4) { store_1x1_v4(at + 6u, p0 + i, c4 + 6u, r6, epi); }
+        if (c4 + 7u < oc4) { store_1x1_v4(at + 7u, p0 + i, c4 + 7u, r7, epi); }
     }
 }
 
@@ -197,33 +172,20 @@ fn conv2d_1x1_sg_4x16_body(gid: vec3<u32>, sid: u32, epi: u32) {
         a3_0 += vec4<f32>(v3 * m0); a3_1 += vec4<f32>(v3 * m1); a3_2 += vec4<f32>(v3 * m2); a3_3 += vec4<f32>(v3 * m3);
     }
     let oc4 = p.out_c / 4u;
-    if (p0 + 0u < pixels) {
-        let at = (p0 + 0u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 0u, c4, a0_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 0u, c4 + 1u, a0_1, epi); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 0u, c4 + 2u, a0_2, epi); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 0u, c4 + 3u, a0_3, epi); }
-    }
-    if (p0 + 1u < pixels) {
-        let at = (p0 + 1u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 1u, c4, a1_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 1u, c4 + 1u, a1_1, epi); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 1u, c4 + 2u, a1_2, epi); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 1u, c4 + 3u, a1_3, epi); }
-    }
-    if (p0 + 2u < pixels) {
-        let at = (p0 + 2u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 2u, c4, a2_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 2u, c4 + 1u, a2_1, epi); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 2u, c4 + 2u, a2_2, epi); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 2u, c4 + 3u, a2_3, epi); }
-    }
-    if (p0 + 3u < pixels) {
-        let at = (p0 + 3u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 3u, c4, a3_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 3u, c4 + 1u, a3_1, epi); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 3u, c4 + 2u, a3_2, epi); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 3u, c4 + 3u, a3_3, epi); }
+    let here = min(4u, pixels - min(p0, pixels));
+    for (var i = 0u; i < here; i++) {
+        var r0: vec4<f32>; var r1: vec4<f32>; var r2: vec4<f32>; var r3: vec4<f32>;
+        switch i {
+            case 0u: { r0 = a0_0; r1 = a0_1; r2 = a0_2; r3 = a0_3; }
+            case 1u: { r0 = a1_0; r1 = a1_1; r2 = a1_2; r3 = a1_3; }
+            case 2u: { r0 = a2_0; r1 = a2_1; r2 = a2_2; r3 = a2_3; }
+            default: { r0 = a3_0; r1 = a3_1; r2 = a3_2; r3 = a3_3; }
+        }
+        let at = (p0 + i) * oc4 + c4;
+        store_1x1_v4(at, p0 + i, c4, r0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + i, c4 + 1u, r1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + i, c4 + 2u, r2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + i, c4 + 3u, r3, epi); }
     }
 }
 

@@ -85,45 +85,22 @@ fn conv2d_1x1_v4_8x8_body(gid: vec3<u32>, epi: u32) {
         a7_0 += vec4<f32>(v7 * m0); a7_1 += vec4<f32>(v7 * m1);
     }
     let oc4 = p.out_c / 4u;
-    if (p0 + 0u < pixels) {
-        let at = (p0 + 0u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 0u, c4, a0_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 0u, c4 + 1u, a0_1, epi); }
-    }
-    if (p0 + 1u < pixels) {
-        let at = (p0 + 1u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 1u, c4, a1_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 1u, c4 + 1u, a1_1, epi); }
-    }
-    if (p0 + 2u < pixels) {
-        let at = (p0 + 2u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 2u, c4, a2_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 2u, c4 + 1u, a2_1, epi); }
-    }
-    if (p0 + 3u < pixels) {
-        let at = (p0 + 3u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 3u, c4, a3_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 3u, c4 + 1u, a3_1, epi); }
-    }
-    if (p0 + 4u < pixels) {
-        let at = (p0 + 4u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 4u, c4, a4_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 4u, c4 + 1u, a4_1, epi); }
-    }
-    if (p0 + 5u < pixels) {
-        let at = (p0 + 5u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 5u, c4, a5_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 5u, c4 + 1u, a5_1, epi); }
-    }
-    if (p0 + 6u < pixels) {
-        let at = (p0 + 6u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 6u, c4, a6_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 6u, c4 + 1u, a6_1, epi); }
-    }
-    if (p0 + 7u < pixels) {
-        let at = (p0 + 7u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 7u, c4, a7_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 7u, c4 + 1u, a7_1, epi); }
+    let here = min(8u, pixels - min(p0, pixels));
+    for (var i = 0u; i < here; i++) {
+        var r0: vec4<f32>; var r1: vec4<f32>;
+        switch i {
+            case 0u: { r0 = a0_0; r1 = a0_1; }
+            case 1u: { r0 = a1_0; r1 = a1_1; }
+            case 2u: { r0 = a2_0; r1 = a2_1; }
+            case 3u: { r0 = a3_0; r1 = a3_1; }
+            case 4u: { r0 = a4_0; r1 = a4_1; }
+            case 5u: { r0 = a5_0; r1 = a5_1; }
+            case 6u: { r0 = a6_0; r1 = a6_1; }
+            default: { r0 = a7_0; r1 = a7_1; }
+        }
+        let at = (p0 + i) * oc4 + c4;
+        store_1x1_v4(at, p0 + i, c4, r0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + i, c4 + 1u, r1, epi); }
     }
 }
 
@@ -219,61 +196,24 @@ fn conv2d_1x1_v4_8x16_body(gid: vec3<u32>, epi: u32) {
         a7_0 += vec4<f32>(v7 * m0); a7_1 += vec4<f32>(v7 * m1); a7_2 += vec4<f32>(v7 * m2); a7_3 += vec4<f32>(v7 * m3);
     }
     let oc4 = p.out_c / 4u;
-    if (p0 + 0u < pixels) {
-        let at = (p0 + 0u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 0u, c4, a0_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 0u, c4 + 1u, a0_1, epi); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 0u, c4 + 2u, a0_2, epi); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 0u, c4 + 3u, a0_3, epi); }
-    }
-    if (p0 + 1u < pixels) {
-        let at = (p0 + 1u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 1u, c4, a1_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 1u, c4 + 1u, a1_1, epi); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 1u, c4 + 2u, a1_2, epi); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 1u, c4 + 3u, a1_3, epi); }
-    }
-    if (p0 + 2u < pixels) {
-        let at = (p0 + 2u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 2u, c4, a2_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 2u, c4 + 1u, a2_1, epi); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 2u, c4 + 2u, a2_2, epi); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 2u, c4 + 3u, a2_3, epi); }
-    }
-    if (p0 + 3u < pixels) {
-        let at = (p0 + 3u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 3u, c4, a3_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 3u, c4 + 1u, a3_1, epi); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 3u, c4 + 2u, a3_2, epi); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 3u, c4 + 3u, a3_3, epi); }
-    }
-    if (p0 + 4u < pixels) {
-        let at = (p0 + 4u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 4u, c4, a4_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 4u, c4 + 1u, a4_1, epi); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 4u, c4 + 2u, a4_2, epi); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 4u, c4 + 3u, a4_3, epi); }
-    }
-    if (p0 + 5u < pixels) {
-        let at = (p0 + 5u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 5u, c4, a5_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 5u, c4 + 1u, a5_1, epi); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 5u, c4 + 2u, a5_2, epi); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 5u, c4 + 3u, a5_3, epi); }
-    }
-    if (p0 + 6u < pixels) {
-        let at = (p0 + 6u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 6u, c4, a6_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 6u, c4 + 1u, a6_1, epi); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 6u, c4 + 2u, a6_2, epi); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 6u, c4 + 3u, a6_3, epi); }
-    }
-    if (p0 + 7u < pixels) {
-        let at = (p0 + 7u) * oc4 + c4;
-        store_1x1_v4(at, p0 + 7u, c4, a7_0, epi);
-        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + 7u, c4 + 1u, a7_1, epi); }
-        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + 7u, c4 + 2u, a7_2, epi); }
-        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + 7u, c4 + 3u, a7_3, epi); }
+    let here = min(8u, pixels - min(p0, pixels));
+    for (var i = 0u; i < here; i++) {
+        var r0: vec4<f32>; var r1: vec4<f32>; var r2: vec4<f32>; var r3: vec4<f32>;
+        switch i {
+            case 0u: { r0 = a0_0; r1 = a0_1; r2 = a0_2; r3 = a0_3; }
+            case 1u: { r0 = a1_0; r1 = a1_1; r2 = a1_2; r3 = a1_3; }
+            case 2u: { r0 = a2_0; r1 = a2_1; r2 = a2_2; r3 = a2_3; }
+            case 3u: { r0 = a3_0; r1 = a3_1; r2 = a3_2; r3 = a3_3; }
+            case 4u: { r0 = a4_0; r1 = a4_1; r2 = a4_2; r3 = a4_3; }
+            case 5u: { r0 = a5_0; r1 = a5_1; r2 = a5_2; r3 = a5_3; }
+            case 6u: { r0 = a6_0; r1 = a6_1; r2 = a6_2; r3 = a6_3; }
+            default: { r0 = a7_0; r1 = a7_1; r2 = a7_2; r3 = a7_3; }
+        }
+        let at = (p0 + i) * oc4 + c4;
+        store_1x1_v4(at, p0 + i, c4, r0, epi);
+        if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + i, c4 + 1u, r1, epi); }
+        if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + i, c4 + 2u, r2, epi); }
+        if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + i, c4 + 3u, r3, epi); }
     }
 }
 

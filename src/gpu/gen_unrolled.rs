@@ -183,23 +183,43 @@ fn {name}_body(gid: vec3<u32>{lane}, epi: u32) {{
             .collect();
         let _ = writeln!(s, "        {}", sums.join(" "));
     }
-    let _ = writeln!(s, "    }}\n    let oc4 = p.out_c / 4u;");
+    // The stores, one pixel per iteration of a loop the compiler keeps (its trip count is the
+    // pixels this invocation has): unrolled, each of the block's stores inlined the epilogue,
+    // which made the kernel slow to create and to JIT.
+    let _ = writeln!(
+        s,
+        "    }}
+    let oc4 = p.out_c / 4u;
+    let here = min({p}u, pixels - min(p0, pixels));
+    for (var i = 0u; i < here; i++) {{"
+    );
+    let vars: Vec<String> = (0..groups)
+        .map(|g| format!("var r{g}: vec4<f32>;"))
+        .collect();
+    let _ = writeln!(s, "        {}", vars.join(" "));
+    let _ = writeln!(s, "        switch i {{");
     for i in 0..p {
+        let label = if i + 1 == p {
+            "default".to_owned()
+        } else {
+            format!("case {i}u")
+        };
+        let moves: Vec<String> = (0..groups).map(|g| format!("r{g} = a{i}_{g};")).collect();
+        let _ = writeln!(s, "            {label}: {{ {} }}", moves.join(" "));
+    }
+    let _ = writeln!(
+        s,
+        "        }}
+        let at = (p0 + i) * oc4 + c4;
+        store_1x1_v4(at, p0 + i, c4, r0, epi);"
+    );
+    for g in 1..groups {
         let _ = writeln!(
             s,
-            "    if (p0 + {i}u < pixels) {{
-        let at = (p0 + {i}u) * oc4 + c4;
-        store_1x1_v4(at, p0 + {i}u, c4, a{i}_0, epi);"
+            "        if (c4 + {g}u < oc4) {{ store_1x1_v4(at + {g}u, p0 + i, c4 + {g}u, r{g}, epi); }}"
         );
-        for g in 1..groups {
-            let _ = writeln!(
-                s,
-                "        if (c4 + {g}u < oc4) {{ store_1x1_v4(at + {g}u, p0 + {i}u, c4 + {g}u, a{i}_{g}, epi); }}"
-            );
-        }
-        let _ = writeln!(s, "    }}");
     }
-    let _ = writeln!(s, "}}");
+    let _ = writeln!(s, "    }}\n}}");
 }
 
 /// A 3x3 convolution of a three-channel input (dilation 1, any stride and padding): 4
