@@ -99,7 +99,7 @@ fn conv2d_1x1_v4_8x8_body(gid: vec3<u32>, epi: u32) {
             default: { r0 = a7_0; r1 = a7_1; }
         }
         let at = (p0 + i) * oc4 + c4;
-        store_1x1_v4(at, p0 + i, c4, r0, epi);
+        store_1x1_v4(at + 0u, p0 + i, c4 + 0u, r0, epi);
         if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + i, c4 + 1u, r1, epi); }
     }
 }
@@ -210,7 +210,7 @@ fn conv2d_1x1_v4_8x16_body(gid: vec3<u32>, epi: u32) {
             default: { r0 = a7_0; r1 = a7_1; r2 = a7_2; r3 = a7_3; }
         }
         let at = (p0 + i) * oc4 + c4;
-        store_1x1_v4(at, p0 + i, c4, r0, epi);
+        store_1x1_v4(at + 0u, p0 + i, c4 + 0u, r0, epi);
         if (c4 + 1u < oc4) { store_1x1_v4(at + 1u, p0 + i, c4 + 1u, r1, epi); }
         if (c4 + 2u < oc4) { store_1x1_v4(at + 2u, p0 + i, c4 + 2u, r2, epi); }
         if (c4 + 3u < oc4) { store_1x1_v4(at + 3u, p0 + i, c4 + 3u, r3, epi); }
@@ -421,26 +421,19 @@ fn conv2d_3x3_c3_body(gid: vec3<u32>, epi: u32) {
       a3_1 += vec4<f32>(v2 * q17);
     }
     }
-    let oc4 = p.out_c / 4u;
     let px0 = (n * p.out_h + oy) * p.out_w + ox0;
-    if (ox0 + 0u < p.out_w) {
-        let at = (px0 + 0u) * oc4 + c4;
-        store_1x1_v4(at + 0u, px0 + 0u, c4 + 0u, a0_0, epi);
-        store_1x1_v4(at + 1u, px0 + 0u, c4 + 1u, a0_1, epi);
-    }
-    if (ox0 + 1u < p.out_w) {
-        let at = (px0 + 1u) * oc4 + c4;
-        store_1x1_v4(at + 0u, px0 + 1u, c4 + 0u, a1_0, epi);
-        store_1x1_v4(at + 1u, px0 + 1u, c4 + 1u, a1_1, epi);
-    }
-    if (ox0 + 2u < p.out_w) {
-        let at = (px0 + 2u) * oc4 + c4;
-        store_1x1_v4(at + 0u, px0 + 2u, c4 + 0u, a2_0, epi);
-        store_1x1_v4(at + 1u, px0 + 2u, c4 + 1u, a2_1, epi);
-    }
-    if (ox0 + 3u < p.out_w) {
-        let at = (px0 + 3u) * oc4 + c4;
-        store_1x1_v4(at + 0u, px0 + 3u, c4 + 0u, a3_0, epi);
-        store_1x1_v4(at + 1u, px0 + 3u, c4 + 1u, a3_1, epi);
+    let oc4 = p.out_c / 4u;
+    let here = min(4u, p.out_w - min(ox0, p.out_w));
+    for (var i = 0u; i < here; i++) {
+        var r0: vec4<f32>; var r1: vec4<f32>;
+        switch i {
+            case 0u: { r0 = a0_0; r1 = a0_1; }
+            case 1u: { r0 = a1_0; r1 = a1_1; }
+            case 2u: { r0 = a2_0; r1 = a2_1; }
+            default: { r0 = a3_0; r1 = a3_1; }
+        }
+        let at = (px0 + i) * oc4 + c4;
+        store_1x1_v4(at + 0u, px0 + i, c4 + 0u, r0, epi);
+        store_1x1_v4(at + 1u, px0 + i, c4 + 1u, r1, epi);
     }
 }

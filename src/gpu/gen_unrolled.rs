@@ -183,14 +183,29 @@ fn {name}_body(gid: vec3<u32>{lane}, epi: u32) {{
             .collect();
         let _ = writeln!(s, "        {}", sums.join(" "));
     }
-    // The stores, one pixel per iteration of a loop the compiler keeps (its trip count is the
-    // pixels this invocation has): unrolled, each of the block's stores inlined the epilogue,
-    // which made the kernel slow to create and to JIT.
+    let _ = writeln!(s, "    }}");
+    pixel_stores(
+        s,
+        p,
+        groups,
+        &format!("min({p}u, pixels - min(p0, pixels))"),
+        "p0",
+        true,
+    );
+    let _ = writeln!(s, "}}");
+}
+
+/// The stores of a block's accumulators `a{i}_{g}` (`pixels` x `groups` vectors of channels
+/// from `c4`), one pixel per iteration of a loop the compiler keeps: `count`, the pixels the
+/// invocation has, is computed at run time. Unrolled, every store inlined the epilogue, which
+/// made the kernels slow to create and to JIT. `first` is the invocation's first pixel; with
+/// `guard`, each vector after the first is checked against the channel count (a partial last
+/// block of channels).
+fn pixel_stores(s: &mut String, pixels: u32, groups: u32, count: &str, first: &str, guard: bool) {
     let _ = writeln!(
         s,
-        "    }}
-    let oc4 = p.out_c / 4u;
-    let here = min({p}u, pixels - min(p0, pixels));
+        "    let oc4 = p.out_c / 4u;
+    let here = {count};
     for (var i = 0u; i < here; i++) {{"
     );
     let vars: Vec<String> = (0..groups)
@@ -198,8 +213,8 @@ fn {name}_body(gid: vec3<u32>{lane}, epi: u32) {{
         .collect();
     let _ = writeln!(s, "        {}", vars.join(" "));
     let _ = writeln!(s, "        switch i {{");
-    for i in 0..p {
-        let label = if i + 1 == p {
+    for i in 0..pixels {
+        let label = if i + 1 == pixels {
             "default".to_owned()
         } else {
             format!("case {i}u")
@@ -207,19 +222,16 @@ fn {name}_body(gid: vec3<u32>{lane}, epi: u32) {{
         let moves: Vec<String> = (0..groups).map(|g| format!("r{g} = a{i}_{g};")).collect();
         let _ = writeln!(s, "            {label}: {{ {} }}", moves.join(" "));
     }
-    let _ = writeln!(
-        s,
-        "        }}
-        let at = (p0 + i) * oc4 + c4;
-        store_1x1_v4(at, p0 + i, c4, r0, epi);"
-    );
-    for g in 1..groups {
-        let _ = writeln!(
-            s,
-            "        if (c4 + {g}u < oc4) {{ store_1x1_v4(at + {g}u, p0 + i, c4 + {g}u, r{g}, epi); }}"
-        );
+    let _ = writeln!(s, "        }}\n        let at = ({first} + i) * oc4 + c4;");
+    for g in 0..groups {
+        let store = format!("store_1x1_v4(at + {g}u, {first} + i, c4 + {g}u, r{g}, epi);");
+        if guard && g > 0 {
+            let _ = writeln!(s, "        if (c4 + {g}u < oc4) {{ {store} }}");
+        } else {
+            let _ = writeln!(s, "        {store}");
+        }
     }
-    let _ = writeln!(s, "    }}\n}}");
+    let _ = writeln!(s, "    }}");
 }
 
 /// A 3x3 convolution of a three-channel input (dilation 1, any stride and padding): 4
@@ -365,24 +377,15 @@ fn {name}_body(gid: vec3<u32>{lane}, epi: u32) {{
         }
     }
     let _ = writeln!(s, "    }}");
-    let _ = writeln!(
+    let _ = writeln!(s, "    let px0 = (n * p.out_h + oy) * p.out_w + ox0;");
+    pixel_stores(
         s,
-        "    let oc4 = p.out_c / 4u;
-    let px0 = (n * p.out_h + oy) * p.out_w + ox0;"
+        4,
+        groups,
+        "min(4u, p.out_w - min(ox0, p.out_w))",
+        "px0",
+        false,
     );
-    for px in 0..4 {
-        let _ = writeln!(
-            s,
-            "    if (ox0 + {px}u < p.out_w) {{\n        let at = (px0 + {px}u) * oc4 + c4;"
-        );
-        for g in 0..groups {
-            let _ = writeln!(
-                s,
-                "        store_1x1_v4(at + {g}u, px0 + {px}u, c4 + {g}u, a{px}_{g}, epi);"
-            );
-        }
-        let _ = writeln!(s, "    }}");
-    }
     let _ = writeln!(s, "}}");
 }
 
