@@ -203,19 +203,6 @@ impl Default for CpuContext {
     }
 }
 
-fn fused_activation(op: &Op) -> Option<Activation> {
-    match op {
-        Op::Conv2D(o) => Some(o.activation),
-        Op::DepthwiseConv2D(o) => Some(o.activation),
-        Op::FullyConnected(o) => Some(o.activation),
-        Op::TransposeConv(o) => Some(o.activation),
-        Op::Add(a) | Op::Sub(a) | Op::Mul(a) | Op::Div(a) => Some(*a),
-        Op::MaxPool2D(o) | Op::AveragePool2D(o) => Some(o.activation),
-        Op::Concatenation { activation, .. } => Some(*activation),
-        _ => None,
-    }
-}
-
 /// Whether `op` is a float-math op (as opposed to data movement that works on any dtype).
 fn is_float_math(op: &Op) -> bool {
     use Op::*;
@@ -273,7 +260,7 @@ pub fn check_supported(op: &Op, inputs: &[Option<ShapeIn<'_>>]) -> Result<(), St
         }
         _ => {}
     }
-    if let Some(act) = fused_activation(op) {
+    if let Some(act) = op.fused_activation() {
         check_activation(name, act)?;
     }
     if let Op::Concatenation { activation, .. } = op {
@@ -542,7 +529,7 @@ pub fn execute(
     if let Op::Unsupported { .. } = op {
         return Err(util::unsupported(name, "operator has no CPU kernel"));
     }
-    if let Some(act) = fused_activation(op) {
+    if let Some(act) = op.fused_activation() {
         check_activation(name, act).map_err(|m| util::unsupported(name, m))?;
     }
     let shapes = match infer_shapes(op, &ins) {

@@ -178,6 +178,20 @@ pub enum Op {
 }
 
 impl Op {
+    /// The activation fused into this op (`None` for ops that have no such option).
+    pub fn fused_activation(&self) -> Option<Activation> {
+        match self {
+            Op::Conv2D(o) => Some(o.activation),
+            Op::DepthwiseConv2D(o) => Some(o.activation),
+            Op::FullyConnected(o) => Some(o.activation),
+            Op::TransposeConv(o) => Some(o.activation),
+            Op::Add(a) | Op::Sub(a) | Op::Mul(a) | Op::Div(a) => Some(*a),
+            Op::MaxPool2D(o) | Op::AveragePool2D(o) => Some(o.activation),
+            Op::Concatenation { activation, .. } => Some(*activation),
+            _ => None,
+        }
+    }
+
     /// The name reports use: the schema name (`CONV_2D`) or a custom op's name.
     pub fn name(&self) -> &str {
         use Op::*;
