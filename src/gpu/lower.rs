@@ -159,15 +159,25 @@ fn const_f32_scalar(t: &TensorView<'_>) -> Option<f32> {
     }
 }
 
-/// The kernels' activation code for a fused activation. The kernels only clamp (codes 1-3);
-/// a fused TANH gets code 0 here and its own dispatch from [`lower`].
-fn act_code(view: &NodeView<'_>, a: Activation) -> R<u32> {
+/// The shaders' code for an activation they apply (`activate4` in common.wgsl: they only
+/// clamp), `None` for the others.
+fn clamp_code(a: Activation) -> Option<u32> {
     match a {
-        Activation::None | Activation::Tanh => Ok(0),
-        Activation::Relu => Ok(1),
-        Activation::ReluN1To1 => Ok(2),
-        Activation::Relu6 => Ok(3),
-        Activation::SignBit => op_err(view, "fused activation SIGN_BIT is not supported"),
+        Activation::None => Some(0),
+        Activation::Relu => Some(1),
+        Activation::ReluN1To1 => Some(2),
+        Activation::Relu6 => Some(3),
+        Activation::Tanh | Activation::SignBit => None,
+    }
+}
+
+/// The kernels' activation code for a fused activation ([`clamp_code`]); a fused TANH gets
+/// code 0 here and its own dispatch from [`lower`].
+fn act_code(view: &NodeView<'_>, a: Activation) -> R<u32> {
+    match (a, clamp_code(a)) {
+        (_, Some(code)) => Ok(code),
+        (Activation::Tanh, None) => Ok(0),
+        _ => op_err(view, "fused activation SIGN_BIT is not supported"),
     }
 }
 
@@ -381,25 +391,14 @@ fn f(x: f32) -> u32 {
 /// Lowers `view` for the GPU, or says why it cannot run there.
 pub(crate) fn lower(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
     let lowered = lower_op(view, limits)?;
-    let tanh = match &view.node.op {
-        Op::Conv2D(o) => o.activation,
-        Op::DepthwiseConv2D(o) => o.activation,
-        Op::FullyConnected(o) => o.activation,
-        Op::TransposeConv(o) => o.activation,
-        Op::MaxPool2D(o) | Op::AveragePool2D(o) => o.activation,
-        Op::Add(a) | Op::Sub(a) | Op::Mul(a) | Op::Div(a) => *a,
-        _ => Activation::None,
-    } == Activation::Tanh;
+    let tanh = view.node.op.fused_activation() == Some(Activation::Tanh);
     match lowered {
         // The shared activation clamps only (a TANH case in it made every convolution kernel
         // two to three times slower to compile on lavapipe, and its invokes ~10% slower),
         // so a fused TANH runs after the op, in place on its output.
         Lowered::Dispatches(mut dispatches) if tanh => {
             let y = output(view, 0)?;
-            let Lowered::Dispatches(after) = unary_on(view, limits, 5, 0.0, y, y)? else {
-                return op_err(view, "TANH did not lower to dispatches");
-            };
-            dispatches.extend(after);
+            dispatches.push(unary_on(view, limits, 5, 0.0, y, y)?);
             Ok(Lowered::Dispatches(dispatches))
         }
         lowered => Ok(lowered),
@@ -1340,13 +1339,8 @@ pub(crate) fn fold_residual_add(
     y: TensorId,
     act: Activation,
 ) -> bool {
-    let code = match act {
-        Activation::None => 0,
-        Activation::Relu => 1,
-        Activation::ReluN1To1 => 2,
-        Activation::Relu6 => 3,
-        // The kernels only clamp (see `lower`).
-        Activation::Tanh | Activation::SignBit => return false,
+    let Some(code) = clamp_code(act) else {
+        return false;
     };
     // The output's channel count (params word 6).
     let Some(&out_c) = conv.params.get(6) else {
@@ -1453,11 +1447,8 @@ const PAD_TOP_PARAM: usize = 14;
 /// activation's output `y`. Returns false, leaving `conv` as it was, when it is not such a
 /// dispatch or has an activation already.
 pub(crate) fn fold_activation(conv: &mut DispatchSpec, y: TensorId, act: Activation) -> bool {
-    let code = match act {
-        Activation::Relu => 1,
-        Activation::ReluN1To1 => 2,
-        Activation::Relu6 => 3,
-        _ => return false,
+    let Some(code) = clamp_code(act).filter(|&code| code != 0) else {
+        return false;
     };
     let convolution = conv.entry.starts_with("conv2d_") || conv.entry.starts_with("depthwise");
     if !matches!(conv.file, ShaderFile::Conv | ShaderFile::ConvSubgroup)
@@ -1652,7 +1643,8 @@ fn binary(view: &NodeView<'_>, limits: &LowerLimits, code: u32, act: u32) -> R<L
 }
 
 fn unary(view: &NodeView<'_>, limits: &LowerLimits, code: u32, alpha: f32) -> R<Lowered> {
-    unary_on(view, limits, code, alpha, input(view, 0)?, output(view, 0)?)
+    let dispatch = unary_on(view, limits, code, alpha, input(view, 0)?, output(view, 0)?)?;
+    Ok(Lowered::Dispatches(vec![dispatch]))
 }
 
 /// The unary op `code` from `x` to `y` (the same tensor for one in place).
@@ -1663,7 +1655,7 @@ fn unary_on(
     alpha: f32,
     x: &TensorView<'_>,
     y: &TensorView<'_>,
-) -> R<Lowered> {
+) -> R<DispatchSpec> {
     check_tensors(view, limits, &[x, y])?;
     if numel(x.shape) != numel(y.shape) {
         return op_err(view, "input and output sizes differ");
@@ -1675,13 +1667,13 @@ fn unary_on(
     } else {
         ("unary", total)
     };
-    Ok(Lowered::Dispatches(vec![flat_dispatch(
+    Ok(flat_dispatch(
         ShaderFile::Unary,
         entry,
         vec![items as u32, code, 0, 0, f(alpha), 0, 0, 0],
         vec![Binding::Tensor(x.id), Binding::Tensor(y.id)],
         items,
-    )]))
+    ))
 }
 
 #[cfg(test)]
