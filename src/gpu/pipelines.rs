@@ -197,19 +197,14 @@ impl PipelineStore {
                 }
             }
         }
-        let mut sources: Vec<(ShaderFile, &'static str, Mutex<Option<String>>)> = missing
+        let mut sources: Vec<(ShaderFile, &'static str, String)> = missing
             .into_iter()
-            .map(|(file, entry)| {
-                let source = file.entry_source(precision, entry);
-                (file, entry, Mutex::new(Some(source)))
-            })
+            .map(|(file, entry)| (file, entry, file.entry_source(precision, entry)))
             .collect();
-        sources.sort_by_key(|(.., source)| {
-            std::cmp::Reverse(lock(source).as_ref().map_or(0, String::len))
-        });
+        sources.sort_by_key(|(.., source)| std::cmp::Reverse(source.len()));
         in_parallel(&sources, |(file, entry, source)| {
-            let source = lock(source).take();
-            self.make(ctx, precision, *file, entry, source).map(drop)
+            self.make(ctx, precision, *file, entry, Some(source))
+                .map(drop)
         })
     }
 
@@ -236,7 +231,7 @@ impl PipelineStore {
         precision: Precision,
         file: ShaderFile,
         entry: &'static str,
-        source: Option<String>,
+        source: Option<&str>,
     ) -> Result<(Arc<wgpu::ComputePipeline>, bool), GpuError> {
         let key = PipelineKey {
             precision,
@@ -250,9 +245,16 @@ impl PipelineStore {
         }
         let device = ctx.device();
         let started = Instant::now();
-        let source = source.unwrap_or_else(|| file.entry_source(precision, entry));
+        let sliced;
+        let source = match source {
+            Some(source) => source,
+            None => {
+                sliced = file.entry_source(precision, entry);
+                &sliced
+            }
+        };
         let label = format!("{}:{entry} ({precision})", file.file_name());
-        let parsed = parse_wgsl(&label, &source)?;
+        let parsed = parse_wgsl(&label, source)?;
         let buffers = buffer_uses(&parsed, entry);
         let scopes = Scopes::push(device);
         let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
