@@ -926,14 +926,10 @@ fn a_fused_tanh_runs_in_a_dispatch_of_its_own_after_the_op() {
             let Some(gpu) = common::gpu_delegate(precision) else {
                 return;
             };
-            if gpu.effective_precision() != precision {
-                assert!(!common::under_ci(), "{precision} not available under CI");
+            let Some(cpu) = folded_and_dispatched(&name, &model, gpu, precision, 0, dispatches)
+            else {
                 continue;
-            }
-            let run = count(&model, gpu, 1);
-            assert_eq!(run.fused_nodes, 0, "{name}");
-            assert_eq!(run.memory.dispatches_per_invoke, dispatches, "{name}");
-            let cpu = close_to_cpu(&name, &model, precision, &run.outputs);
+            };
             // TANH's range, not a clamp's: values inside (-1, 1) other than 0.
             let inside = cpu[0]
                 .iter()
@@ -958,13 +954,27 @@ fn two_nodes_folded(
     precision: Precision,
     folded: usize,
 ) -> Option<Vec<Vec<f32>>> {
+    folded_and_dispatched(name, model, gpu, precision, folded, 2 - folded)
+}
+
+/// Runs `model` (one invoke) and checks that `folded` of its nodes were folded, that it
+/// dispatched `dispatches` times, and its outputs against the CPU ([`close_to_cpu`]). Returns
+/// the CPU's outputs, or `None` when the adapter cannot run `precision` (outside CI only).
+fn folded_and_dispatched(
+    name: &str,
+    model: &Model,
+    gpu: GpuDelegate,
+    precision: Precision,
+    folded: usize,
+    dispatches: usize,
+) -> Option<Vec<Vec<f32>>> {
     if gpu.effective_precision() != precision {
         assert!(!common::under_ci(), "{precision} not available under CI");
         return None;
     }
     let run = count(model, gpu, 1);
     assert_eq!(run.fused_nodes, folded, "{name}");
-    assert_eq!(run.memory.dispatches_per_invoke, 2 - folded, "{name}");
+    assert_eq!(run.memory.dispatches_per_invoke, dispatches, "{name}");
     Some(close_to_cpu(name, model, precision, &run.outputs))
 }
 
