@@ -8,13 +8,18 @@
 //! constants are used); whatever is added later that changes the compiled code must join the
 //! key.
 //!
-//! Each new pipeline is then dispatched once, one workgroup on zero-filled scratch buffers
-//! (its warm-up): drivers that compile a kernel on its first dispatch (lavapipe's llvmpipe
-//! builds and loads its machine code then, even from its disk cache) do that work while the
-//! other pipelines are still being created, rather than inside the model's first invoke. The
-//! kernels read their sizes from the zeroed uniforms and do nothing; the shaders are created
-//! with wgpu's runtime checks, so even a division by a zero size or an index past a scratch
-//! buffer has a defined result, as for any dispatch.
+//! Each new pipeline is then dispatched once, one workgroup on a zero-filled scratch storage
+//! buffer (its warm-up): drivers that compile a kernel on its first dispatch (lavapipe's
+//! llvmpipe builds and loads its machine code then, even from its disk cache) do that work
+//! while the other pipelines are still being created, rather than inside the model's first
+//! invoke. The warm-up's uniforms are those of a dispatch of the model that uses the pipeline
+//! ([`PipelineStore::prepare`]), because lavapipe decides at a kernel's first dispatch whether
+//! to specialise it on the uniform values its branches and loop bounds read: zeros make every
+//! kernel an early return, worth specialising, so the kernel itself was still compiled in the
+//! first invoke (Mesa 22.3, MobileNetV2: first invoke 320 -> 75 ms on a cold shader cache).
+//! Pipelines made on request ([`PipelineStore::get`]) warm up on zeroed uniforms. The shaders
+//! are created with wgpu's runtime checks, so the indices past the scratch buffer that real
+//! sizes give (and a division by a zero size) have defined results, as for any dispatch.
 //!
 //! With a cache directory ([`super::GpuDelegateOptions::cache_dir`]) and a device that has
 //! [`wgpu::Features::PIPELINE_CACHE`] (Vulkan), pipelines are created through one
@@ -171,39 +176,40 @@ impl PipelineStore {
             .count()
     }
 
-    /// Creates the pipelines of `wanted` that do not exist yet, on several threads where there
-    /// are several to create and more than one core (parsing is per pipeline, and drivers
-    /// that compile at pipeline creation do that work in parallel), those with the most
-    /// source first, so the biggest kernel is not compiled alone at the end. The first error
-    /// is returned.
-    pub(crate) fn prepare(
+    /// Creates the pipelines of `wanted` (file, entry point, the uniforms of a dispatch that
+    /// uses it) that do not exist yet, on several threads where there are several to create
+    /// and more than one core (parsing is per pipeline, and drivers that compile at pipeline
+    /// creation do that work in parallel), those with the most source first, so the biggest
+    /// kernel is not compiled alone at the end; each warms up on the first uniforms given for
+    /// it. The first error is returned.
+    pub(crate) fn prepare<'p>(
         &self,
         ctx: &GpuContext,
         precision: Precision,
-        wanted: impl IntoIterator<Item = (ShaderFile, &'static str)>,
+        wanted: impl IntoIterator<Item = (ShaderFile, &'static str, &'p [u32])>,
     ) -> Result<(), GpuError> {
-        let mut missing: Vec<(ShaderFile, &'static str)> = Vec::new();
+        let mut missing: Vec<(ShaderFile, &'static str, &'p [u32])> = Vec::new();
         {
             let pipelines = lock(&self.pipelines);
-            for (file, entry) in wanted {
+            for (file, entry, params) in wanted {
                 let key = PipelineKey {
                     precision,
                     file,
                     entry,
                 };
                 let made = pipelines.get(&key).is_some_and(|slot| lock(slot).is_some());
-                if !made && !missing.contains(&(file, entry)) {
-                    missing.push((file, entry));
+                if !made && !missing.iter().any(|m| (m.0, m.1) == (file, entry)) {
+                    missing.push((file, entry, params));
                 }
             }
         }
-        let mut sources: Vec<(ShaderFile, &'static str, String)> = missing
+        let mut sources: Vec<(ShaderFile, &'static str, &[u32], String)> = missing
             .into_iter()
-            .map(|(file, entry)| (file, entry, file.entry_source(precision, entry)))
+            .map(|(file, entry, params)| (file, entry, params, file.entry_source(precision, entry)))
             .collect();
         sources.sort_by_key(|(.., source)| std::cmp::Reverse(source.len()));
-        in_parallel(&sources, |(file, entry, source)| {
-            self.make(ctx, precision, *file, entry, Some(source))
+        in_parallel(&sources, |(file, entry, params, source)| {
+            self.make(ctx, precision, *file, entry, Some(source), Some(params))
                 .map(drop)
         })
     }
@@ -216,7 +222,7 @@ impl PipelineStore {
         file: ShaderFile,
         entry: &'static str,
     ) -> Result<Arc<wgpu::ComputePipeline>, GpuError> {
-        let (pipeline, created) = self.make(ctx, precision, file, entry, None)?;
+        let (pipeline, created) = self.make(ctx, precision, file, entry, None, None)?;
         if !created {
             lock(&self.stats).pipelines_reused += 1;
         }
@@ -224,7 +230,8 @@ impl PipelineStore {
     }
 
     /// The pipeline, and whether this call created it (from `source`, the entry point's part
-    /// of the file, when the caller has it already).
+    /// of the file, when the caller has it already; its warm-up reads `params` as its
+    /// uniforms, zeros without them).
     fn make(
         &self,
         ctx: &GpuContext,
@@ -232,6 +239,7 @@ impl PipelineStore {
         file: ShaderFile,
         entry: &'static str,
         source: Option<&str>,
+        params: Option<&[u32]>,
     ) -> Result<(Arc<wgpu::ComputePipeline>, bool), GpuError> {
         let key = PipelineKey {
             precision,
@@ -280,10 +288,14 @@ impl PipelineStore {
         }
         let pipeline_ms = started.elapsed().as_secs_f64() * 1e3;
         let warmed = match buffers {
-            Some(buffers) => self.warm_up(ctx, &pipeline, &buffers).unwrap_or_else(|e| {
-                log::warn!("{label}: warm-up dispatch failed ({e}); the first invoke compiles it");
-                false
-            }),
+            Some(buffers) => self
+                .warm_up(ctx, &pipeline, &buffers, params)
+                .unwrap_or_else(|e| {
+                    log::warn!(
+                        "{label}: warm-up dispatch failed ({e}); the first invoke compiles it"
+                    );
+                    false
+                }),
             None => false,
         };
         log::debug!(
@@ -304,13 +316,15 @@ impl PipelineStore {
         Ok((pipeline, true))
     }
 
-    /// Submits one workgroup of `pipeline` on the scratch buffers (see the module
-    /// documentation). `Ok(false)` when the scratch buffers cannot stand in for `buffers`.
+    /// Submits one workgroup of `pipeline` on the scratch storage buffer, with `params` (or
+    /// zeros) as its uniforms (see the module documentation). `Ok(false)` when the scratch
+    /// buffers cannot stand in for `buffers`.
     fn warm_up(
         &self,
         ctx: &GpuContext,
         pipeline: &wgpu::ComputePipeline,
         buffers: &[BufferUse],
+        params: Option<&[u32]>,
     ) -> Result<bool, GpuError> {
         let fits = |b: &BufferUse| {
             b.group == 0
@@ -350,14 +364,32 @@ impl PipelineStore {
                 })
             })
             .clone();
+        let uniform_bytes = buffers
+            .iter()
+            .filter(|b| b.uniform)
+            .map(|b| b.min_size)
+            .max()
+            .unwrap_or(0);
+        let uniforms = params.map(|params| {
+            let bytes: &[u8] = bytemuck::cast_slice(params);
+            let size = (bytes.len() as u64).max(uniform_bytes).next_multiple_of(16);
+            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("warm-up uniforms"),
+                size,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            ctx.queue().write_buffer(&buffer, 0, bytes);
+            buffer
+        });
         let entries: Vec<wgpu::BindGroupEntry> = buffers
             .iter()
             .map(|b| wgpu::BindGroupEntry {
                 binding: b.binding,
-                resource: if b.uniform {
-                    scratch.uniform.as_entire_binding()
-                } else {
-                    scratch.storage.as_entire_binding()
+                resource: match (&uniforms, b.uniform) {
+                    (Some(uniforms), true) => uniforms.as_entire_binding(),
+                    (None, true) => scratch.uniform.as_entire_binding(),
+                    (_, false) => scratch.storage.as_entire_binding(),
                 },
             })
             .collect();
@@ -590,10 +622,10 @@ impl PipelineCache {
 
     /// Creates, in parallel where it can, the pipelines of `wanted` not made yet on `ctx`'s
     /// device (see [`PipelineStore::prepare`]).
-    pub(crate) fn prepare(
+    pub(crate) fn prepare<'p>(
         &self,
         ctx: &GpuContext,
-        wanted: impl IntoIterator<Item = (ShaderFile, &'static str)>,
+        wanted: impl IntoIterator<Item = (ShaderFile, &'static str, &'p [u32])>,
     ) -> Result<(), GpuError> {
         ctx.pipeline_store().prepare(ctx, self.precision, wanted)
     }

@@ -546,14 +546,9 @@ impl GpuProgram {
             mapped_at_creation: false,
         });
         let uploaded_ms = started.elapsed().as_secs_f64() * 1e3;
-        let pipelines_before = ctx.pipeline_stats();
-        pipelines.prepare(&ctx, specs.iter().map(|s| (s.file, s.entry)))?;
-        let prepared_ms = started.elapsed().as_secs_f64() * 1e3;
-        // Uniforms and bind groups, once.
-        let mut uniforms = Vec::with_capacity(specs.len());
-        let mut dispatches = Vec::with_capacity(specs.len());
-        for (s, label) in specs.iter().zip(labels) {
-            let pipeline = pipelines.get(&ctx, s.file, s.entry)?;
+        // Each dispatch's grid and uniforms.
+        let mut grids: Vec<([u32; 3], Vec<u32>)> = Vec::with_capacity(specs.len());
+        for s in &specs {
             let mut params = s.params.clone();
             let mut groups: [u32; 3] =
                 std::array::from_fn(|k| s.invocations[k].div_ceil(s.workgroup[k]).max(1));
@@ -577,6 +572,22 @@ impl GpuProgram {
             while params.len() % 4 != 0 {
                 params.push(0);
             }
+            grids.push((groups, params));
+        }
+        let pipelines_before = ctx.pipeline_stats();
+        pipelines.prepare(
+            &ctx,
+            specs
+                .iter()
+                .zip(&grids)
+                .map(|(s, (_, params))| (s.file, s.entry, params.as_slice())),
+        )?;
+        let prepared_ms = started.elapsed().as_secs_f64() * 1e3;
+        // Uniforms and bind groups, once.
+        let mut uniforms = Vec::with_capacity(specs.len());
+        let mut dispatches = Vec::with_capacity(specs.len());
+        for ((s, label), (groups, params)) in specs.iter().zip(labels).zip(grids) {
+            let pipeline = pipelines.get(&ctx, s.file, s.entry)?;
             let ubuf = device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(s.entry),
                 size: (params.len() * 4) as u64,
