@@ -7,9 +7,12 @@
 //! `cargo run --release --example pipeline_cost [-- [--dispatch] ENTRY...]`
 //!
 //! With `--dispatch`, each kernel is also dispatched once (one workgroup on zero-filled
-//! buffers) and that first dispatch timed: where the driver compiles on first dispatch
-//! (lavapipe's llvmpipe), that is its JIT with `MESA_SHADER_CACHE_DISABLE=true`, or the load
-//! from its disk cache without.
+//! storage buffers, every uniform word 16) and that first dispatch timed: where the driver
+//! compiles on first dispatch (lavapipe's llvmpipe), that is its JIT with
+//! `MESA_SHADER_CACHE_DISABLE=true`, or the load from its disk cache without. The uniforms
+//! are not zero because lavapipe specialises a kernel on the uniforms its branches and loop
+//! bounds read when that halves its code, which zeroed sizes (an early return) always do: the
+//! time would be that of a dead kernel.
 //!
 //! halfgpu creates a model's pipelines on several threads, so their times in a build
 //! (`RUST_LOG=halfgpu=debug halfgpu bench ...`) include contention; these do not.
@@ -82,8 +85,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Dispatches one workgroup of `pipeline` on zero-filled buffers bound as its entry point uses
-/// them and waits: milliseconds from the submission to its completion.
+/// Dispatches one workgroup of `pipeline` on buffers bound as its entry point uses them
+/// (storage zero-filled, uniforms all 16) and waits: milliseconds from the submission to its
+/// completion.
 fn first_dispatch(
     ctx: &GpuContext,
     source: &str,
@@ -112,7 +116,12 @@ fn first_dispatch(
         })
     };
     let storage = buffer(1 << 16, wgpu::BufferUsages::STORAGE);
-    let uniform = buffer(4 << 10, wgpu::BufferUsages::UNIFORM);
+    let uniform = buffer(
+        4 << 10,
+        wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+    );
+    ctx.queue()
+        .write_buffer(&uniform, 0, bytemuck::cast_slice(&[16u32; 1024]));
     let entries: Vec<wgpu::BindGroupEntry> = module
         .global_variables
         .iter()
