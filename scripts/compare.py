@@ -8,7 +8,10 @@ markdown table with the machine, adapter and date into docs/performance.md betwe
 <!-- compare:begin --> and <!-- compare:end -->. Nothing in the table is typed by hand.
 
 The peers come from the team's `compare-peers.sh` (default ../shared/peers/compare-peers.sh,
-or $PEERS_SCRIPT), run once per model between the rounds on the same Mesa: with `--mesa 25`
+or $PEERS_SCRIPT), on the same Mesa: for the first model (MobileNetV2, whose ratio to ncnn is
+issue #8's first target) once before every round, so that its peers and halfgpu alternate as the
+halfgpu engines do and the ratio is also reported per round; for the other models once, in the
+middle of the rounds. With `--mesa 25`
 the halfgpu engines run on the same private Mesa 25 lavapipe the peers script sets up (ONNX
 Runtime's WebGPU EP refuses Mesa 22.3). `--no-peers` leaves those columns out.
 
@@ -136,14 +139,21 @@ def main():
     info = {}
     peer_results = {}  # model -> {stem: result}
     mesa_used = None
+    first_peers = []  # the first model's peer results, one per round
     if use_peers:
         # The first model's peers run also sets up the requested Mesa (downloaded for 25).
         first = models[0]
-        peer_results[first[0]], mesa_used = run_peers(first[1], args.mesa, 20, args.warmup)
-        print(f"peers: {first[0]} done", file=sys.stderr)
+        results, mesa_used = run_peers(first[1], args.mesa, 20, args.warmup)
+        first_peers.append(results)
+        print(f"peers: {first[0]} done (round 1)", file=sys.stderr)
     if args.mesa == "25":
         mesa25_env()
     for r in range(args.rounds):
+        if use_peers and r > 0:
+            results, m = run_peers(models[0][1], args.mesa, 20, args.warmup)
+            first_peers.append(results)
+            mesa_used = mesa_used or m
+            print(f"peers: {models[0][0]} done (round {r + 1})", file=sys.stderr)
         if use_peers and r == 1:
             # The other models' peers run in the middle of the halfgpu rounds.
             for mname, mpath in models[1:]:
@@ -166,19 +176,24 @@ def main():
         for mname, mpath in models[1:]:
             peer_results[mname], m = run_peers(mpath, args.mesa, 20, args.warmup)
             mesa_used = mesa_used or m
-    for mname, _ in models:
+    for i, (mname, _) in enumerate(models):
+        runs = first_peers if i == 0 else [peer_results.get(mname, {})]
         for col, stem in PEERS if use_peers else []:
-            res = peer_results.get(mname, {}).get(stem, {})
-            if res.get("status") == "ok" and res.get("median_ms") is not None:
-                samples[(mname, col)] = [res["median_ms"]]
+            found = [res.get(stem, {}) for res in runs]
+            ok = [res["median_ms"] for res in found
+                  if res.get("status") == "ok" and res.get("median_ms") is not None]
+            if len(ok) == len(found) and ok:
+                samples[(mname, col)] = ok
             else:
-                info[(mname, col)] = "; ".join(res.get("notes", [])) or "no result"
+                notes = [n for res in found if res.get("status") != "ok" for n in res.get("notes", [])]
+                info[(mname, col)] = "; ".join(dict.fromkeys(notes)) or "no result"
 
     names = [e[0] for e in ENGINES] + ([p[0] for p in PEERS] if use_peers else [])
     lines = []
     lines.append(f"Measured {datetime.date.today().isoformat()} by `scripts/compare.py` "
                  f"({args.rounds} alternating rounds x {args.runs} timed runs, median of round medians"
-                 + ("; peers: one run of `compare-peers.sh` per model in the same session, its median of 20 runs"
+                 + (f"; peers: `compare-peers.sh` (its median of 20 runs) before each of the {args.rounds} rounds"
+                    f" for {models[0][0]}, once for each other model, in the same session"
                     if use_peers else "") + ").")
     lines.append(f"Machine: {machine()}; load average before the run {load:.2f}.")
     lines.append(f"GPU adapter: {info.get('adapter', 'none')}.")
@@ -211,7 +226,15 @@ def main():
             cells = []
             for col in ("ncnn Vulkan fp32", "ORT WebGPU"):
                 peer = samples.get((mname, col))
-                cells.append(f"{statistics.median(ours) / peer[0]:.2f}x" if ours and peer else "n/a")
+                if not (ours and peer):
+                    cells.append("n/a")
+                    continue
+                cell = f"{statistics.median(ours) / statistics.median(peer):.2f}x"
+                if len(peer) > 1 and len(peer) == len(ours):
+                    # The peers ran before each round: the ratio of each round.
+                    per_round = sorted(o / q for o, q in zip(ours, peer))
+                    cell += f" (rounds {per_round[0]:.2f}-{per_round[-1]:.2f}x)"
+                cells.append(cell)
             lines.append(f"| {mname} | " + " | ".join(cells) + " |")
     errors = [f"- {k[0]} / {k[1]}: {v}" for k, v in info.items() if isinstance(k, tuple)]
     if errors:
