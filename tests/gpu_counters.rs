@@ -61,8 +61,9 @@ fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
     // PADs of the other operand folded with them), standalone RELUs and PRELUs folded into the
     // convolution or ADD before them, and spatial PADs folded into the convolution after them.
     let fused_nodes = folded_nodes(model, &report.partitions);
-    // Every pipeline was dispatched once at creation on the scratch buffers (so a driver that
-    // compiles on first dispatch does not do it inside the first invoke).
+    // Every pipeline was dispatched once at creation on the scratch buffers, with the uniforms
+    // of one of its dispatches (so a driver that compiles on first dispatch does not do it
+    // inside the first invoke).
     let pipelines = ctx.pipeline_stats();
     assert_eq!(
         pipelines.warm_up_dispatches, pipelines.pipelines_created,

@@ -20,7 +20,15 @@ fn run(name: &str, precision: Precision, set: &str) -> Option<Outcome> {
     let assets = common::assets()?;
     let gpu = common::gpu_delegate(precision)?;
     let model = read_model_file(assets.join("models").join(format!("{name}.tflite"))).unwrap();
+    let ctx = gpu.context().clone();
     let mut it = Interpreter::builder(&model).delegate(gpu).build().unwrap();
+    // Every kernel warmed up on the uniforms of one of the model's dispatches without an error
+    // (a failed warm-up is only logged, and the first invoke then compiles the kernel).
+    let pipelines = ctx.pipeline_stats();
+    assert_eq!(
+        pipelines.warm_up_dispatches, pipelines.pipelines_created,
+        "{name} {precision}: {pipelines:?}"
+    );
     let report = it.delegation_report().clone();
     eprintln!(
         "{name} {precision}: {}",
