@@ -147,5 +147,36 @@ fn bench_counts_dispatches_and_submits() {
         ] {
             assert!(!gpu[key].is_null(), "missing {key}");
         }
+        assert_eq!(gpu["preference"], "sustained_speed", "{gpu}");
     }
+    // The kernels for a fast single answer: the same dispatches and results; `run` (one
+    // invoke) picks them unless told otherwise.
+    let fast = halfgpu(&[
+        "bench",
+        p,
+        "--json",
+        "--runs",
+        "3",
+        "--warmup",
+        "0",
+        "--delegate",
+        "gpu",
+        "--preference",
+        "fast-single-answer",
+    ]);
+    assert_eq!(fast["preference"], "fast_single_answer", "{fast}");
+    assert_eq!(fast["dispatches_per_invoke"], 2, "{fast}");
+    assert_eq!(fast["submits_per_invoke"], 1, "{fast}");
+    let run = halfgpu(&["run", p, "--json", "--delegate", "gpu"]);
+    assert_eq!(run["preference"], "fast_single_answer", "{run}");
+    let run = halfgpu(&[
+        "run",
+        p,
+        "--json",
+        "--delegate",
+        "gpu",
+        "--preference",
+        "sustained-speed",
+    ]);
+    assert_eq!(run["preference"], "sustained_speed", "{run}");
 }

@@ -168,6 +168,10 @@ fn bad_options_give_null_and_a_message_naming_the_key() {
         ),
         (vec![("backend", "opengl")], "backend"),
         (vec![("subgroups", "maybe")], "subgroups"),
+        (
+            vec![("inference_preference", "fastest")],
+            "inference_preference",
+        ),
         (vec![("log_level", "loud")], "log_level"),
     ] {
         let msg = plugin.make(&opts).expect_err("bad option accepted");
@@ -188,6 +192,7 @@ fn bad_options_give_null_and_a_message_naming_the_key() {
             ("adapter", "llvmpipe"),
             ("cache_dir", "/tmp"),
             ("subgroups", "0"),
+            ("inference_preference", "fast_single_answer"),
             ("log_level", "warn"),
         ])
         .expect("valid options");

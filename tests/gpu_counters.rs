@@ -2,13 +2,16 @@
 //! (face_detection_short_range, and palm_detection_lite for its PRELU folds): one queue
 //! submission per partition per invoke, no more dispatches per invoke than GPU ops, activation
 //! memory within 1.1x of the lower bound given by tensor lifetimes, f16 weights half the bytes
-//! of f32 weights, and outputs that still agree with the CPU. Also each fold of a node into a
-//! convolution, against the CPU.
+//! of f32 weights, and outputs that still agree with the CPU, with the kernels of either
+//! inference preference (those for a fast single answer fewer and smaller). Also each fold of a
+//! node into a convolution, against the CPU.
 
 mod common;
 
 use halfgpu::delegate::PartitionReport;
-use halfgpu::gpu::{GpuDelegate, GpuDelegateOptions, MemoryReport, Precision};
+use halfgpu::gpu::{
+    GpuDelegate, GpuDelegateOptions, InferencePreference, MemoryReport, PipelineStats, Precision,
+};
 use halfgpu::graph::{Graph, Op};
 use halfgpu::model::schema::builtin;
 use halfgpu::model::{
@@ -26,6 +29,8 @@ struct Counted {
     fused_nodes: usize,
     submits_per_invoke: f64,
     outputs: Vec<Vec<f32>>,
+    /// The device's pipeline counters after the build (each delegate here opens its own).
+    pipelines: PipelineStats,
 }
 
 /// Seeded inputs in [0, 1), the same for every run of a model.
@@ -84,6 +89,7 @@ fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
         fused_nodes,
         submits_per_invoke: submits as f64 / invokes as f64,
         outputs: outputs(&it),
+        pipelines,
     }
 }
 
@@ -287,60 +293,82 @@ fn cpu_outputs(model: &Model) -> Vec<Vec<f32>> {
 /// bytes within 1.1x of the lifetime bound; F16 and F32F16 weights 0.50x of F32) on `model`,
 /// and that the F32 outputs agree with the CPU's within 1e-4 * max(1, max|cpu|).
 fn check(name: &str, model: &Model) {
-    let Some(gpu) = common::gpu_delegate(Precision::F32) else {
-        return;
-    };
-    let f32_run = count(model, gpu, 3);
-    let m = &f32_run.memory;
-    eprintln!(
-        "{name} F32: {} partition(s), {} GPU ops ({} ADD / PAD / RELU / PRELU nodes folded), {} dispatches and \
-         {} submits per invoke; activations {} bytes, lower bound {} ({:.3}x); weights {} bytes",
-        f32_run.partitions,
-        f32_run.gpu_ops,
-        f32_run.fused_nodes,
-        m.dispatches_per_invoke,
-        f32_run.submits_per_invoke,
-        m.activation_bytes,
-        m.activation_lower_bound_bytes,
-        m.activation_bytes as f64 / m.activation_lower_bound_bytes as f64,
-        m.weight_bytes
-    );
-    assert!(f32_run.partitions >= 1);
-    assert_eq!(
-        f32_run.submits_per_invoke, f32_run.partitions as f64,
-        "{name}: submits per invoke"
-    );
-    assert!(m.dispatches_per_invoke > 0);
-    assert!(
-        m.dispatches_per_invoke <= f32_run.gpu_ops,
-        "{name}: {} dispatches per invoke for {} GPU ops",
-        m.dispatches_per_invoke,
-        f32_run.gpu_ops
-    );
-    assert!(m.activation_lower_bound_bytes > 0);
-    assert!(m.activation_bytes >= m.activation_lower_bound_bytes);
-    assert!(
-        m.activation_bytes as f64 <= 1.1 * m.activation_lower_bound_bytes as f64,
-        "{name}: activations {} bytes, bound {}",
-        m.activation_bytes,
-        m.activation_lower_bound_bytes
-    );
-
     let cpu = cpu_outputs(model);
-    assert_eq!(cpu.len(), f32_run.outputs.len());
-    for (k, (c, g)) in cpu.iter().zip(&f32_run.outputs).enumerate() {
-        assert_eq!(c.len(), g.len());
-        let scale = c.iter().fold(1f32, |s, x| s.max(x.abs()));
-        let worst = c
-            .iter()
-            .zip(g)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
-        assert!(
-            worst <= 1e-4 * scale,
-            "{name} output {k}: GPU differs from CPU by {worst} (scale {scale})"
+    let mut runs = Vec::new();
+    for preference in [
+        InferencePreference::SustainedSpeed,
+        InferencePreference::FastSingleAnswer,
+    ] {
+        let options = GpuDelegateOptions::default()
+            .precision(Precision::F32)
+            .inference_preference(preference);
+        let Some(gpu) = common::gpu_delegate_with(options) else {
+            return;
+        };
+        let run = count(model, gpu, 3);
+        let m = &run.memory;
+        eprintln!(
+            "{name} F32 {preference}: {} partition(s), {} GPU ops ({} ADD / PAD / RELU / PRELU nodes \
+             folded), {} dispatches and {} submits per invoke; activations {} bytes, lower bound \
+             {} ({:.3}x); weights {} bytes; {} pipelines from {} bytes of WGSL",
+            run.partitions,
+            run.gpu_ops,
+            run.fused_nodes,
+            m.dispatches_per_invoke,
+            run.submits_per_invoke,
+            m.activation_bytes,
+            m.activation_lower_bound_bytes,
+            m.activation_bytes as f64 / m.activation_lower_bound_bytes as f64,
+            m.weight_bytes,
+            run.pipelines.pipelines_created,
+            run.pipelines.wgsl_bytes,
         );
+        assert!(run.partitions >= 1);
+        assert_eq!(
+            run.submits_per_invoke, run.partitions as f64,
+            "{name} {preference}: submits per invoke"
+        );
+        assert!(m.dispatches_per_invoke > 0);
+        assert!(
+            m.dispatches_per_invoke <= run.gpu_ops,
+            "{name} {preference}: {} dispatches per invoke for {} GPU ops",
+            m.dispatches_per_invoke,
+            run.gpu_ops
+        );
+        assert!(m.activation_lower_bound_bytes > 0);
+        assert!(m.activation_bytes >= m.activation_lower_bound_bytes);
+        assert!(
+            m.activation_bytes as f64 <= 1.1 * m.activation_lower_bound_bytes as f64,
+            "{name} {preference}: activations {} bytes, bound {}",
+            m.activation_bytes,
+            m.activation_lower_bound_bytes
+        );
+        assert_eq!(cpu.len(), run.outputs.len());
+        for (k, (c, g)) in cpu.iter().zip(&run.outputs).enumerate() {
+            assert_eq!(c.len(), g.len());
+            let scale = c.iter().fold(1f32, |s, x| s.max(x.abs()));
+            let worst = c
+                .iter()
+                .zip(g)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(
+                worst <= 1e-4 * scale,
+                "{name} {preference} output {k}: GPU differs from CPU by {worst} (scale {scale})"
+            );
+        }
+        runs.push(run);
     }
+    // Every model checked here has specialised kernels (a 3x3 or 5x5 depthwise, an RGB stem,
+    // 1x1 layers of more than 16 channels) that a fast single answer replaces with general
+    // ones or smaller blocks: no more pipelines, less code.
+    let [sustained, fast] = [&runs[0].pipelines, &runs[1].pipelines];
+    assert!(
+        fast.pipelines_created <= sustained.pipelines_created
+            && fast.wgsl_bytes < sustained.wgsl_bytes,
+        "{name}: fast single answer {fast:?}, sustained speed {sustained:?}"
+    );
+    let m = &runs[0].memory;
 
     for p in [Precision::F16, Precision::F32F16] {
         let Some(gpu) = common::gpu_delegate(p) else {

@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use abi::{TfLiteContext, TfLiteDelegate, TfLiteStatus};
 
 use crate::gpu::device::DEFAULT_BACKENDS;
-use crate::gpu::{GpuDelegate, GpuDelegateOptions, Precision};
+use crate::gpu::{GpuDelegate, GpuDelegateOptions, InferencePreference, Precision};
 
 pub use prepare::Snapshot;
 
@@ -41,7 +41,8 @@ pub use prepare::Snapshot;
 pub const VALID_OPTIONS: &str = "precision_loss_allowed (0|1|true|false), \
 precision (f32|f16|f32f16), max_delegated_partitions (integer >= 0, 0 = no limit), \
 backend (vulkan|metal|dx12|any), adapter (adapter name substring), cache_dir (directory), \
-subgroups (0|1|true|false), log_level (off|error|warn|info|debug|trace)";
+subgroups (0|1|true|false), inference_preference (fast_single_answer|sustained_speed), \
+log_level (off|error|warn|info|debug|trace)";
 
 /// The most options one create call accepts.
 const MAX_OPTIONS: usize = 256;
@@ -89,6 +90,10 @@ pub fn parse_options<'a>(
                     Precision::parse(v)
                         .ok_or_else(|| bad_value(key, value, "f32, f16 or f32f16"))?,
                 )
+            }
+            "inference_preference" => {
+                o.gpu.inference_preference = InferencePreference::parse(v)
+                    .ok_or_else(|| bad_value(key, value, "fast_single_answer or sustained_speed"))?
             }
             "max_delegated_partitions" => {
                 let n: usize = v

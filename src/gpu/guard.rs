@@ -55,6 +55,7 @@ impl GuardedProgram {
             let program = GpuProgram::compile(
                 self.ctx.clone(),
                 Precision::F32,
+                self.primary.preference(),
                 &self.f32_pipelines,
                 &self.partition,
                 &mut report,

@@ -5,6 +5,7 @@ use crate::delegate::{NodeView, TensorView};
 use crate::graph::{ConstData, Op, TensorId};
 use crate::model::{Activation, Padding, TensorType};
 
+use super::delegate::InferencePreference;
 use super::shaders::ShaderFile;
 
 /// One compute dispatch of a lowered node.
@@ -89,17 +90,31 @@ pub(crate) struct LowerLimits {
     pub max_workgroups: u32,
     /// The device runs the subgroup kernels (`GpuContext::has_subgroup_kernels`).
     pub subgroups: bool,
+    /// Pick the kernels that compile fastest rather than those that run fastest
+    /// ([`InferencePreference::FastSingleAnswer`]): the general convolution and depthwise
+    /// kernels instead of the specialised 3x3, 5x5 and RGB ones, and the smaller register
+    /// blocks of the 1x1 convolution. On lavapipe 22.3 (LLVM's JIT of each kernel at its first
+    /// dispatch, serial): depthwise 3x3 stride 1 and 2 vectors 122 and 134 ms -> one general
+    /// kernel 63-66 ms; RGB stem 175 ms and general convolution with subgroups 198 ms -> 98 ms;
+    /// 1x1 4 x 32 with subgroups 162 ms (200 with a residual) -> 4 x 16, 89-107 (142), and
+    /// without subgroups 8 x 16, 259 ms -> 8 x 8, 123 ms.
+    pub quick_compile: bool,
 }
 
 impl LowerLimits {
-    /// The limits of `ctx`'s device for kernels in `precision`.
-    pub fn of_device(ctx: &super::GpuContext, precision: super::Precision) -> LowerLimits {
+    /// The limits of `ctx`'s device for kernels in `precision`, chosen for `preference`.
+    pub fn of_device(
+        ctx: &super::GpuContext,
+        precision: super::Precision,
+        preference: InferencePreference,
+    ) -> LowerLimits {
         let l = ctx.limits();
         LowerLimits {
             element_bytes: precision.element_bytes(),
             max_binding_bytes: l.max_storage_buffer_binding_size,
             max_workgroups: l.max_workgroups_per_dimension,
             subgroups: ctx.has_subgroup_kernels(),
+            quick_compile: preference == InferencePreference::FastSingleAnswer,
         }
     }
 
@@ -453,16 +468,18 @@ fn lower_op(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 // about 30% less time than the kernels without subgroups. Without them, 8 x 16
                 // (about 8% less CPU than 8 x 8; 16 x 8, 4 x 16, 12 x 8 and 16 x 16 were no
                 // better). Four input channels are read per vector load. The per-lane unrolled
-                // kernels exist only in the module without subgroups.
+                // kernels exist only in the module without subgroups. With `quick_compile`,
+                // the smaller blocks only (4 x 16, 8 x 8).
                 let pixels = n * oh * ow;
+                let wide = !limits.quick_compile;
                 let (file, entry, tp, tc) = match (ic % 4, oc % 16, oc % 4) {
-                    (0, _, 0) if limits.subgroups && oc > 16 => {
+                    (0, _, 0) if limits.subgroups && oc > 16 && wide => {
                         (ShaderFile::ConvSubgroup, "conv2d_1x1_sg_4x32", 4, 32)
                     }
                     (0, _, 0) if limits.subgroups => {
                         (ShaderFile::ConvSubgroup, "conv2d_1x1_sg_4x16", 4, 16)
                     }
-                    (0, 0, _) => (ShaderFile::Conv, "conv2d_1x1_v4_8x16", 8, 16),
+                    (0, 0, _) if wide => (ShaderFile::Conv, "conv2d_1x1_v4_8x16", 8, 16),
                     (0, _, 0) => (ShaderFile::Conv, "conv2d_1x1_v4_8x8", 8, 8),
                     _ => (limits.conv_file(), "conv2d_1x1_tiled", 8, 8),
                 };
@@ -479,7 +496,14 @@ fn lower_op(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     workgroup: [64, 1, 1],
                     row_slot: None,
                 }
-            } else if kh == 3 && kw == 3 && ic == 3 && dh == 1 && dw == 1 && oc % 8 == 0 {
+            } else if kh == 3
+                && kw == 3
+                && ic == 3
+                && dh == 1
+                && dw == 1
+                && oc % 8 == 0
+                && !limits.quick_compile
+            {
                 // An RGB input layer: the filters are read as whole vectors; with subgroups each
                 // lane loads a share of them and broadcasts it (lavapipe, MobileNetV2's stem:
                 // 4.0 -> 1.6 ms for 16 channels per invocation, JIT 0.70 -> 0.53 s).
@@ -509,7 +533,7 @@ fn lower_op(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     },
                     row_slot: None,
                 }
-            } else if limits.subgroups {
+            } else if limits.subgroups && !limits.quick_compile {
                 // 16 output channels per invocation, two filter values loaded per lane and step
                 // (palm_detection's 5x5 stem: 4.3 ms with 8 channels, 2.9 ms with 16). Bindings
                 // 5 and 6 as for the RGB kernels above.
@@ -577,6 +601,11 @@ fn lower_op(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                 && (sh == 1 || sh == 2);
             // 5x5 at stride 1 or 2, dilation 1: the kernels that load each input column once.
             let five = kh == 5 && kw == 5 && sh == sw && dh == 1 && dw == 1;
+            // With `quick_compile`, only the general kernels.
+            let (three, five) = (
+                three && !limits.quick_compile,
+                five && !limits.quick_compile,
+            );
             // Whole vectors of four channels: one vector load costs about one scalar load. The
             // vector kernels put channel vectors across lanes (x), so the 7x7 and 14x14 layers
             // keep every lane busy (with columns across lanes, a 7-wide row left 6 of 8 idle).

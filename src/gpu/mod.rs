@@ -25,7 +25,7 @@ pub mod smoke;
 pub mod support;
 mod wgsl_slice;
 
-pub use delegate::{GpuDelegate, GpuDelegateOptions};
+pub use delegate::{GpuDelegate, GpuDelegateOptions, InferencePreference};
 pub use device::{GpuContext, GpuError, GpuLimits, GpuOptions};
 pub use pipelines::PipelineStats;
 pub use precision::Precision;

@@ -48,6 +48,9 @@ pub struct PipelineStats {
     pub shader_modules: usize,
     /// Distinct compute pipelines created.
     pub pipelines_created: usize,
+    /// Bytes of WGSL the created pipelines were made from (each the part of its file its
+    /// entry point needs): a rough measure of the code the driver compiles.
+    pub wgsl_bytes: usize,
     /// Requests answered with a pipeline created earlier on this device.
     pub pipelines_reused: usize,
     /// Time spent parsing WGSL and creating shader modules, in milliseconds, summed over the
@@ -308,6 +311,7 @@ impl PipelineStore {
             stats.shader_modules += 1;
             stats.shader_module_ms += module_ms;
             stats.pipelines_created += 1;
+            stats.wgsl_bytes += source.len();
             stats.pipeline_ms += pipeline_ms;
             stats.warm_up_dispatches += usize::from(warmed);
         }

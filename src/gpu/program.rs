@@ -21,6 +21,7 @@ use crate::model::TensorType;
 
 use crate::runtime::arena;
 
+use super::delegate::InferencePreference;
 use super::device::{GpuContext, GpuError};
 use super::fuse::Folds;
 use super::lower::{self, Binding, DispatchSpec, FilterOrder, LowerLimits, Lowered};
@@ -111,6 +112,7 @@ pub(crate) struct GpuProgram {
     /// What was compiled, to compile it again on a new device after a loss.
     partition: Partition,
     precision: Precision,
+    preference: InferencePreference,
     dispatches: Vec<CompiledDispatch>,
     buffers: Vec<wgpu::Buffer>,
     inputs: Vec<BoundaryInput>,
@@ -321,10 +323,17 @@ impl GpuProgram {
         self.precision
     }
 
-    /// Compiles `partition`; `report` receives the memory it uses.
+    /// What its kernels were chosen for.
+    pub(crate) fn preference(&self) -> InferencePreference {
+        self.preference
+    }
+
+    /// Compiles `partition` with the kernels `preference` picks; `report` receives the memory
+    /// it uses.
     pub(crate) fn compile(
         ctx: Arc<GpuContext>,
         precision: Precision,
+        preference: InferencePreference,
         pipelines: &PipelineCache,
         partition: &Partition,
         report: &mut MemoryReport,
@@ -333,7 +342,7 @@ impl GpuProgram {
         let started = std::time::Instant::now();
         let graph = &partition.graph;
         let limits = ctx.limits();
-        let lower_limits = LowerLimits::of_device(&ctx, precision);
+        let lower_limits = LowerLimits::of_device(&ctx, precision, preference);
         // Lower every node; aliases make the output share its input's buffer.
         let mut root: HashMap<TensorId, TensorId> = HashMap::new();
         let find = |root: &HashMap<TensorId, TensorId>, mut t: TensorId| {
@@ -698,7 +707,7 @@ impl GpuProgram {
         );
         let description = format!(
             "{} on {}: {} dispatches, {} pipelines, activations {} bytes in {} {} buffer(s) \
-             (lower bound {lower_bound})",
+             (lower bound {lower_bound}){}",
             precision,
             ctx.adapter_name(),
             dispatches.len(),
@@ -706,11 +715,16 @@ impl GpuProgram {
             sizes.iter().sum::<u64>(),
             buffers.len(),
             layout.scheme,
+            match preference {
+                InferencePreference::FastSingleAnswer => ", kernels for a fast single answer",
+                InferencePreference::SustainedSpeed => "",
+            }
         );
         Ok(GpuProgram {
             ctx,
             partition: partition.clone(),
             precision,
+            preference,
             dispatches,
             buffers,
             inputs,
@@ -748,6 +762,7 @@ impl GpuProgram {
         let fresh = GpuProgram::compile(
             ctx,
             self.precision,
+            self.preference,
             &pipelines,
             &self.partition,
             &mut MemoryReport::default(),

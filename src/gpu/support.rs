@@ -18,6 +18,7 @@ pub fn check(node: &NodeView<'_>, precision: Precision) -> Result<(), String> {
         max_workgroups: l.max_compute_workgroups_per_dimension,
         // Which kernel a node gets does not change whether it is supported.
         subgroups: false,
+        quick_compile: false,
     };
     lower::lower(node, &limits).map(|_| ())
 }

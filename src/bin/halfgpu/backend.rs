@@ -1,6 +1,6 @@
 //! The options every command shares for choosing where a model runs.
 
-use halfgpu::gpu::{GpuDelegate, GpuDelegateOptions, Precision};
+use halfgpu::gpu::{GpuDelegate, GpuDelegateOptions, InferencePreference, Precision};
 use halfgpu::model::Model;
 use halfgpu::runtime::Interpreter;
 use std::time::Instant;
@@ -40,16 +40,29 @@ pub struct BackendArgs {
     /// CPU threads for the nodes that run on the CPU.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// What the GPU kernels are chosen for: fast-single-answer (those that compile fastest,
+    /// for the shortest build plus first invoke) or sustained-speed (the fastest ones).
+    /// Default: fast-single-answer for `run`, which invokes once; sustained-speed for the
+    /// other commands.
+    #[arg(long, value_parser = parse_preference)]
+    pub preference: Option<InferencePreference>,
 }
 
 fn parse_precision(s: &str) -> Result<Precision, String> {
     Precision::parse(s).ok_or_else(|| format!("unknown precision {s:?}: use f32, f32f16 or f16"))
 }
 
+fn parse_preference(s: &str) -> Result<InferencePreference, String> {
+    InferencePreference::parse(s).ok_or_else(|| {
+        format!("unknown preference {s:?}: use fast-single-answer or sustained-speed")
+    })
+}
+
 /// What the GPU side reports after building.
 pub struct GpuInfo {
     pub adapter: String,
     pub precision: Precision,
+    pub preference: InferencePreference,
     pub note: Option<String>,
     pub memory: std::sync::Arc<std::sync::Mutex<halfgpu::gpu::MemoryReport>>,
     /// The device, to count queue submissions.
@@ -72,6 +85,14 @@ pub struct LoadTimes {
 type OpenedGpu = (GpuDelegate, GpuInfo);
 
 impl BackendArgs {
+    /// These options with `preference` where none was given.
+    pub fn preferring(&self, preference: InferencePreference) -> BackendArgs {
+        BackendArgs {
+            preference: Some(self.preference.unwrap_or(preference)),
+            ..self.clone()
+        }
+    }
+
     /// Reads the model at `path` and builds its interpreter, opening the GPU device on a second
     /// thread meanwhile: reading the model and building its graph do not need the device, and
     /// opening a Vulkan device takes about as long.
@@ -129,11 +150,16 @@ impl BackendArgs {
         if let Some(dir) = &self.cache_dir {
             options = options.cache_dir(dir.clone());
         }
+        if let Some(preference) = self.preference {
+            options = options.inference_preference(preference);
+        }
+        let preference = options.inference_preference;
         let started = Instant::now();
         let gpu = GpuDelegate::new(options)?;
         let info = GpuInfo {
             adapter: gpu.context().summary(),
             precision: gpu.effective_precision(),
+            preference,
             note: gpu.precision_note().map(str::to_string),
             memory: gpu.memory_handle(),
             context: gpu.context().clone(),

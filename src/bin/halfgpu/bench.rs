@@ -42,6 +42,8 @@ pub struct BenchResult {
     pub gpu_weight_bytes: u64,
     pub gpu_activation_bytes: u64,
     pub effective_precision: Option<String>,
+    /// What the GPU kernels were chosen for (`--preference`).
+    pub preference: Option<String>,
     pub adapter: Option<String>,
 }
 
@@ -131,6 +133,7 @@ pub fn bench(
         gpu_weight_bytes: memory.weight_bytes,
         gpu_activation_bytes: memory.activation_bytes,
         effective_precision: gpu.as_ref().map(|g| g.precision.to_string()),
+        preference: gpu.as_ref().map(|g| g.preference.to_string()),
         adapter: gpu.as_ref().map(|g| g.adapter.clone()),
     })
 }
@@ -141,6 +144,9 @@ impl BenchResult {
         let mut s = format!("{} on {}", self.model, self.delegate);
         if let (Some(p), Some(a)) = (&self.effective_precision, &self.adapter) {
             s += &format!(" ({p}, {a})");
+        }
+        if let Some(p) = &self.preference {
+            s += &format!(", kernels for {p}");
         }
         s += &format!(
             "\ninit {:.1} ms (parse {:.1}{}; plan {:.1}, compile {:.1}); first invoke {:.2} ms\n\

@@ -168,7 +168,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             &model,
             inputs.as_deref(),
             outputs.as_deref(),
-            &backend,
+            &backend.preferring(halfgpu::gpu::InferencePreference::FastSingleAnswer),
             json,
         )?)?,
         Command::Profile {

@@ -143,6 +143,7 @@ pub fn run_model(
             "model": path.display().to_string(),
             "delegate": format!("{:?}", backend.delegate).to_lowercase(),
             "effective_precision": gpu.as_ref().map(|g| g.precision.to_string()),
+            "preference": gpu.as_ref().map(|g| g.preference.to_string()),
             "adapter": gpu.as_ref().map(|g| g.adapter.clone()),
             "load_ms": load_ms,
             "invoke_ms": invoke_ms,
