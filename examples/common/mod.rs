@@ -8,7 +8,7 @@ pub mod imaging;
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
-use halfgpu::gpu::{GpuDelegate, GpuDelegateOptions};
+use halfgpu::gpu::{GpuDelegate, GpuDelegateOptions, InferencePreference};
 use halfgpu::runtime::Interpreter;
 use image::RgbImage;
 
@@ -22,7 +22,8 @@ pub fn asset_model(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A GPU delegate in f16 (TFLite's `precision_loss_allowed`), or `None` with the reason printed
+/// A GPU delegate in f16 (TFLite's `precision_loss_allowed`) with the kernels for a fast single
+/// answer, or `None` with the reason printed
 /// when there is no usable adapter: the caller then runs on the CPU.
 pub fn gpu_or_cpu() -> Option<GpuDelegate> {
     // Mesa's Vulkan loader complains when XDG_RUNTIME_DIR is unset (headless machines, CI);
@@ -34,7 +35,11 @@ pub fn gpu_or_cpu() -> Option<GpuDelegate> {
             std::env::set_var("XDG_RUNTIME_DIR", &dir);
         }
     }
-    match GpuDelegate::new(GpuDelegateOptions::default().precision_loss_allowed(true)) {
+    // One image, one invoke: the kernels that compile fastest (see `InferencePreference`).
+    let options = GpuDelegateOptions::default()
+        .precision_loss_allowed(true)
+        .inference_preference(InferencePreference::FastSingleAnswer);
+    match GpuDelegate::new(options) {
         Ok(gpu) => {
             let info = gpu.context().adapter_info();
             eprintln!(
