@@ -136,26 +136,28 @@ fn confident(logits: &[f32], threshold: f32) -> Vec<usize> {
 #[test]
 fn gpu_f16_modes_agree_with_the_reference_on_every_real_model() {
     let mut failures = Vec::new();
-    for precision in [Precision::F32F16, Precision::F16] {
+    let preferences = [
+        InferencePreference::SustainedSpeed,
+        InferencePreference::FastSingleAnswer,
+    ];
+    for (precision, preference) in [Precision::F32F16, Precision::F16]
+        .into_iter()
+        .flat_map(|p| preferences.map(|q| (p, q)))
+    {
         for name in all_models() {
-            let Some(o) = run(&name, precision, InferencePreference::SustainedSpeed, "") else {
+            let Some(o) = run(&name, precision, preference, "") else {
                 return;
             };
             // f16 keeps 11 significant bits; errors grow along the network, so the bound is
             // stated relative to the output scale and backed by task metrics below.
             if o.worst_relative > 0.05 {
                 failures.push(format!(
-                    "{name} {precision}: relative error {:e}",
+                    "{name} {precision} {preference}: relative error {:e}",
                     o.worst_relative
                 ));
             }
             // Task metrics on the photograph (a real face): noise inputs make no detections.
-            let Some(o) = run(
-                &name,
-                precision,
-                InferencePreference::SustainedSpeed,
-                "image.",
-            ) else {
+            let Some(o) = run(&name, precision, preference, "image.") else {
                 continue;
             };
             match name.as_str() {
@@ -178,7 +180,9 @@ fn gpu_f16_modes_agree_with_the_reference_on_every_real_model() {
                         ));
                     }
                     if !flipped.is_empty() {
-                        failures.push(format!("{name} {precision}: anchors above 0.5 differ"));
+                        failures.push(format!(
+                            "{name} {precision} {preference}: anchors above 0.5 differ"
+                        ));
                     }
                 }
                 "face_landmark"
@@ -200,7 +204,7 @@ fn gpu_f16_modes_agree_with_the_reference_on_every_real_model() {
                         .fold(0f32, f32::max);
                     if worst > 0.005 * size {
                         failures.push(format!(
-                            "{name} {precision}: landmark error {worst} px > 0.5% of {size}"
+                            "{name} {precision} {preference}: landmark error {worst} px > 0.5% of {size}"
                         ));
                     }
                 }
