@@ -16,8 +16,9 @@ struct Conv {
     k_h: u32, k_w: u32, stride_h: u32, stride_w: u32,
     dil_h: u32, dil_w: u32, pad_top: i32, pad_left: i32,
     act: u32, has_bias: u32, co_groups: u32,
-    // The 1x1 kernels' `_res` entry points: 1 + the activation code of a residual ADD folded
-    // into the convolution (its other operand is `resid`, read at the output's index).
+    // The 1x1 kernels' `_res` (and `_any`) entry points: 1 + the activation code of a
+    // residual ADD folded into the convolution (its other operand is `resid`, read at the
+    // output's index) in bits 0..4, its channel count above; 0 for none.
     res: u32,
 }
 
@@ -46,6 +47,12 @@ struct Conv {
 // folded ADD, then apply a folded PRELU.
 const EPI_RESIDUAL: u32 = 1u;
 const EPI_PRELU: u32 = 2u;
+
+// `EPI_RESIDUAL` when this dispatch adds a residual operand (`Conv.res`): the 1x1 kernels'
+// `_any` entry points, which serve layers with and without a folded ADD.
+fn residual_epi() -> u32 {
+    return select(0u, EPI_RESIDUAL, p.res != 0u);
+}
 
 // Four output channels from the vector views (out_c % 4 == 0); c4 = channel / 4.
 fn bias_v4(c4: u32) -> vec4<f32> {
@@ -464,6 +471,16 @@ fn conv2d_1x1_tiled_prelu(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_1x1_tiled_res_prelu(@builtin(global_invocation_id) gid: vec3<u32>) {
     conv2d_1x1_tiled_body(gid, EPI_RESIDUAL | EPI_PRELU);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_tiled_any(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_tiled_body(gid, residual_epi());
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_tiled_any_prelu(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_tiled_body(gid, residual_epi() | EPI_PRELU);
 }
 
 fn conv2d_1x1_tiled_body(gid: vec3<u32>, epi: u32) {

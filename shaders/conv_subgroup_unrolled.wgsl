@@ -32,6 +32,19 @@ fn conv2d_1x1_sg_4x32_res_prelu(@builtin(global_invocation_id) gid: vec3<u32>, @
     conv2d_1x1_sg_4x32_body(gid, sid, EPI_RESIDUAL | EPI_PRELU);
 }
 
+// conv2d_1x1_sg_4x32 adding a residual operand when the uniforms have one (`residual_epi`), with and
+// without a PRELU: one kernel for the layers with and without a folded ADD, for a fast single
+// answer (a branch in every store, but one kernel less to compile).
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_sg_4x32_any(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+    conv2d_1x1_sg_4x32_body(gid, sid, residual_epi());
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_sg_4x32_any_prelu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+    conv2d_1x1_sg_4x32_body(gid, sid, residual_epi() | EPI_PRELU);
+}
+
 fn conv2d_1x1_sg_4x32_body(gid: vec3<u32>, sid: u32, epi: u32) {
     let pixels = p.batch * p.out_h * p.out_w;
     let p0 = gid.x * 4u;
@@ -128,6 +141,19 @@ fn conv2d_1x1_sg_4x16_prelu(@builtin(global_invocation_id) gid: vec3<u32>, @buil
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_1x1_sg_4x16_res_prelu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
     conv2d_1x1_sg_4x16_body(gid, sid, EPI_RESIDUAL | EPI_PRELU);
+}
+
+// conv2d_1x1_sg_4x16 adding a residual operand when the uniforms have one (`residual_epi`), with and
+// without a PRELU: one kernel for the layers with and without a folded ADD, for a fast single
+// answer (a branch in every store, but one kernel less to compile).
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_sg_4x16_any(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+    conv2d_1x1_sg_4x16_body(gid, sid, residual_epi());
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_sg_4x16_any_prelu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+    conv2d_1x1_sg_4x16_body(gid, sid, residual_epi() | EPI_PRELU);
 }
 
 fn conv2d_1x1_sg_4x16_body(gid: vec3<u32>, sid: u32, epi: u32) {

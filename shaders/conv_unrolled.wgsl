@@ -28,6 +28,19 @@ fn conv2d_1x1_v4_8x8_res_prelu(@builtin(global_invocation_id) gid: vec3<u32>) {
     conv2d_1x1_v4_8x8_body(gid, EPI_RESIDUAL | EPI_PRELU);
 }
 
+// conv2d_1x1_v4_8x8 adding a residual operand when the uniforms have one (`residual_epi`), with and
+// without a PRELU: one kernel for the layers with and without a folded ADD, for a fast single
+// answer (a branch in every store, but one kernel less to compile).
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_v4_8x8_any(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_v4_8x8_body(gid, residual_epi());
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_v4_8x8_any_prelu(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_v4_8x8_body(gid, residual_epi() | EPI_PRELU);
+}
+
 fn conv2d_1x1_v4_8x8_body(gid: vec3<u32>, epi: u32) {
     let pixels = p.batch * p.out_h * p.out_w;
     let p0 = gid.x * 8u;
@@ -125,6 +138,19 @@ fn conv2d_1x1_v4_8x16_prelu(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(64, 1, 1)
 fn conv2d_1x1_v4_8x16_res_prelu(@builtin(global_invocation_id) gid: vec3<u32>) {
     conv2d_1x1_v4_8x16_body(gid, EPI_RESIDUAL | EPI_PRELU);
+}
+
+// conv2d_1x1_v4_8x16 adding a residual operand when the uniforms have one (`residual_epi`), with and
+// without a PRELU: one kernel for the layers with and without a folded ADD, for a fast single
+// answer (a branch in every store, but one kernel less to compile).
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_v4_8x16_any(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_v4_8x16_body(gid, residual_epi());
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn conv2d_1x1_v4_8x16_any_prelu(@builtin(global_invocation_id) gid: vec3<u32>) {
+    conv2d_1x1_v4_8x16_body(gid, residual_epi() | EPI_PRELU);
 }
 
 fn conv2d_1x1_v4_8x16_body(gid: vec3<u32>, epi: u32) {

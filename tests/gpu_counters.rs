@@ -52,6 +52,22 @@ fn outputs(it: &Interpreter) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// The modes the fold tests run in: F32 and F16, with and without subgroups, with the kernels
+/// of either inference preference (for a fast single answer, the general kernels and the 1x1
+/// kernels that read from their uniforms whether to add a residual).
+fn modes() -> impl Iterator<Item = (Precision, bool, InferencePreference)> {
+    [Precision::F32, Precision::F16]
+        .into_iter()
+        .flat_map(|p| [(p, true), (p, false)])
+        .flat_map(|(p, subgroups)| {
+            [
+                InferencePreference::SustainedSpeed,
+                InferencePreference::FastSingleAnswer,
+            ]
+            .map(|q| (p, subgroups, q))
+        })
+}
+
 /// Builds `model` on `gpu` (everything must be delegated), invokes it `invokes` times and counts.
 fn count(model: &Model, gpu: GpuDelegate, invokes: u64) -> Counted {
     let memory = gpu.memory_handle();
@@ -648,15 +664,15 @@ fn a_residual_add_is_folded_into_the_1x1_convolution() {
             ..block([3, 11, 8], Linear, Linear)
         },
     ];
-    let modes = [Precision::F32, Precision::F16].map(|p| [(p, true), (p, false)]);
-    for (precision, subgroups) in modes.into_iter().flatten() {
+    for (precision, subgroups, preference) in modes() {
         for k in cases {
-            let name = format!("{precision} subgroups {subgroups} {k:?}");
+            let name = format!("{precision} subgroups {subgroups} {preference} {k:?}");
             let model = residual_model(k);
             let Some(gpu) = common::gpu_delegate_with(
                 GpuDelegateOptions::default()
                     .precision(precision)
-                    .request_subgroups(subgroups),
+                    .request_subgroups(subgroups)
+                    .inference_preference(preference),
             ) else {
                 return;
             };
@@ -737,11 +753,10 @@ fn a_prelu_is_folded_into_the_convolution_before_it() {
         (3, 1, 8, 16, Linear, false, true),
     ];
     let (h, w) = (5, 7);
-    let modes = [Precision::F32, Precision::F16].map(|p| [(p, true), (p, false)]);
-    for (precision, subgroups) in modes.into_iter().flatten() {
+    for (precision, subgroups, preference) in modes() {
         for (k, stride, c, oc, activation, per_pixel, t_is_output) in cases {
             let name = format!(
-                "{precision} subgroups {subgroups} {k}x{k}/{stride} {c}->{oc} {activation:?} \
+                "{precision} subgroups {subgroups} {preference} {k}x{k}/{stride} {c}->{oc} {activation:?} \
                  per pixel {per_pixel} output {t_is_output}"
             );
             let mut b = ModelBuilder::new();
@@ -758,7 +773,8 @@ fn a_prelu_is_folded_into_the_convolution_before_it() {
             let Some(gpu) = common::gpu_delegate_with(
                 GpuDelegateOptions::default()
                     .precision(precision)
-                    .request_subgroups(subgroups),
+                    .request_subgroups(subgroups)
+                    .inference_preference(preference),
             ) else {
                 return;
             };
@@ -1047,10 +1063,9 @@ fn a_spatial_pad_read_by_several_convolutions_is_folded_into_each() {
         ("depthwise and 1x1", 1),
         ("depthwise and RELU", 2),
     ];
-    let modes = [Precision::F32, Precision::F16].map(|p| [(p, true), (p, false)]);
-    for (precision, subgroups) in modes.into_iter().flatten() {
+    for (precision, subgroups, preference) in modes() {
         for (label, second) in cases {
-            let name = format!("{precision} subgroups {subgroups} {label}");
+            let name = format!("{precision} subgroups {subgroups} {preference} {label}");
             let (h, w, c) = (6, 7, 8);
             let (ph, pw) = (h + 2, w + 2);
             let mut b = ModelBuilder::new();
@@ -1086,7 +1101,8 @@ fn a_spatial_pad_read_by_several_convolutions_is_folded_into_each() {
             let Some(gpu) = common::gpu_delegate_with(
                 GpuDelegateOptions::default()
                     .precision(precision)
-                    .request_subgroups(subgroups),
+                    .request_subgroups(subgroups)
+                    .inference_preference(preference),
             ) else {
                 return;
             };
@@ -1124,10 +1140,9 @@ fn a_spatial_pad_is_folded_into_the_convolution_after_it() {
             true,
         ),
     ];
-    let modes = [Precision::F32, Precision::F16].map(|p| [(p, true), (p, false)]);
-    for (precision, subgroups) in modes.into_iter().flatten() {
+    for (precision, subgroups, preference) in modes() {
         for (label, ic, oc, depthwise, s, padded_is_output) in cases {
-            let name = format!("{precision} subgroups {subgroups} {label}");
+            let name = format!("{precision} subgroups {subgroups} {preference} {label}");
             let (h, w) = (9, 7);
             let [top, bottom, left, right] = [1, 2, 2, 1];
             let (ph, pw) = (h + top + bottom, w + left + right);
@@ -1156,7 +1171,8 @@ fn a_spatial_pad_is_folded_into_the_convolution_after_it() {
             let Some(gpu) = common::gpu_delegate_with(
                 GpuDelegateOptions::default()
                     .precision(precision)
-                    .request_subgroups(subgroups),
+                    .request_subgroups(subgroups)
+                    .inference_preference(preference),
             ) else {
                 return;
             };

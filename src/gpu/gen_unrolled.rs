@@ -86,7 +86,9 @@ fn builtins(filters: Filters) -> &'static str {
 /// A 1x1 convolution (CONV_2D with a 1x1 filter, stride 1, no padding): `p` pixels x `c`
 /// output channels per invocation, four input channels per step read as vectors (in_c % 4 ==
 /// 0, out_c % 4 == 0; the last block of channels may be partial), and `_res`, `_prelu` and
-/// `_res_prelu` entry points with a residual ADD, a PRELU or both folded in. The invocations of a workgroup share the same output channels.
+/// `_res_prelu` entry points with a residual ADD, a PRELU or both folded in, and `_any` and
+/// `_any_prelu` ones that add the residual when the uniforms say so. The invocations of a
+/// workgroup share the same output channels.
 fn pointwise(s: &mut String, p: u32, c: u32, filters: Filters) {
     let (name, args, lane) = match filters {
         Filters::PerLane => (format!("conv2d_1x1_v4_{p}x{c}"), "gid", ""),
@@ -118,6 +120,19 @@ fn {name}_prelu({builtins}) {{
 @compute @workgroup_size(64, 1, 1)
 fn {name}_res_prelu({builtins}) {{
     {name}_body({args}, EPI_RESIDUAL | EPI_PRELU);
+}}
+
+// {name} adding a residual operand when the uniforms have one (`residual_epi`), with and
+// without a PRELU: one kernel for the layers with and without a folded ADD, for a fast single
+// answer (a branch in every store, but one kernel less to compile).
+@compute @workgroup_size(64, 1, 1)
+fn {name}_any({builtins}) {{
+    {name}_body({args}, residual_epi());
+}}
+
+@compute @workgroup_size(64, 1, 1)
+fn {name}_any_prelu({builtins}) {{
+    {name}_body({args}, residual_epi() | EPI_PRELU);
 }}
 
 fn {name}_body(gid: vec3<u32>{lane}, epi: u32) {{

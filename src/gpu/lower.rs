@@ -483,6 +483,13 @@ fn lower_op(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
                     (0, _, 0) => (ShaderFile::Conv, "conv2d_1x1_v4_8x8", 8, 8),
                     _ => (limits.conv_file(), "conv2d_1x1_tiled", 8, 8),
                 };
+                // For a fast single answer, the variant that adds a residual operand when the
+                // uniforms have one: one kernel for the layers with and without a folded ADD.
+                let entry = if limits.quick_compile {
+                    any_residual(entry)
+                } else {
+                    entry
+                };
                 // Bindings 5 and 6, the residual operand of a folded ADD and the slopes of a
                 // folded PRELU: none until [`fold_residual_add`] and [`fold_prelu`] give them.
                 let mut bindings = bindings;
@@ -1289,8 +1296,9 @@ fn lower_op(view: &NodeView<'_>, limits: &LowerLimits) -> R<Lowered> {
 /// bits of the shaders' `EPI_RESIDUAL` (1: adds a residual operand, binding 5 and params word
 /// 19) and `EPI_PRELU` (2: applies PRELU slopes, binding 6); "" where there is no such variant.
 /// Each is a separate entry point, so the kernels without an epilogue keep no branch for it in
-/// their stores.
-const EPILOGUE_ENTRIES: [[&str; 4]; 10] = [
+/// their stores; except the 1x1 kernels' `_any` ones (for a fast single answer), which read
+/// from params word 19 whether to add the residual, so one kernel serves both kinds of layer.
+const EPILOGUE_ENTRIES: [[&str; 4]; 15] = [
     [
         "conv2d_1x1_sg_4x32",
         "conv2d_1x1_sg_4x32_res",
@@ -1321,12 +1329,51 @@ const EPILOGUE_ENTRIES: [[&str; 4]; 10] = [
         "conv2d_1x1_tiled_prelu",
         "conv2d_1x1_tiled_res_prelu",
     ],
+    [
+        "conv2d_1x1_sg_4x32_any",
+        "conv2d_1x1_sg_4x32_any",
+        "conv2d_1x1_sg_4x32_any_prelu",
+        "conv2d_1x1_sg_4x32_any_prelu",
+    ],
+    [
+        "conv2d_1x1_sg_4x16_any",
+        "conv2d_1x1_sg_4x16_any",
+        "conv2d_1x1_sg_4x16_any_prelu",
+        "conv2d_1x1_sg_4x16_any_prelu",
+    ],
+    [
+        "conv2d_1x1_v4_8x16_any",
+        "conv2d_1x1_v4_8x16_any",
+        "conv2d_1x1_v4_8x16_any_prelu",
+        "conv2d_1x1_v4_8x16_any_prelu",
+    ],
+    [
+        "conv2d_1x1_v4_8x8_any",
+        "conv2d_1x1_v4_8x8_any",
+        "conv2d_1x1_v4_8x8_any_prelu",
+        "conv2d_1x1_v4_8x8_any_prelu",
+    ],
+    [
+        "conv2d_1x1_tiled_any",
+        "conv2d_1x1_tiled_any",
+        "conv2d_1x1_tiled_any_prelu",
+        "conv2d_1x1_tiled_any_prelu",
+    ],
     ["conv2d_tiled_sg", "", "conv2d_tiled_sg_prelu", ""],
     ["conv2d_tiled", "", "conv2d_tiled_prelu", ""],
     ["conv2d_3x3_c3_sg_16", "", "conv2d_3x3_c3_sg_16_prelu", ""],
     ["conv2d_3x3_c3_sg_8", "", "conv2d_3x3_c3_sg_8_prelu", ""],
     ["conv2d_3x3_c3", "", "conv2d_3x3_c3_prelu", ""],
 ];
+
+/// The `_any` variant of the 1x1 kernel `entry` (see [`EPILOGUE_ENTRIES`]); `entry` itself
+/// when it has none.
+fn any_residual(entry: &'static str) -> &'static str {
+    EPILOGUE_ENTRIES
+        .iter()
+        .find(|row| row[0].strip_suffix("_any") == Some(entry))
+        .map_or(entry, |row| row[0])
+}
 
 /// Bit of [`EPILOGUE_ENTRIES`]' index: the residual ADD.
 const EPI_RESIDUAL: usize = 1;
@@ -1707,7 +1754,30 @@ fn unary_on(
 
 #[cfg(test)]
 mod tests {
-    use super::FilterOrder;
+    use super::{any_residual, FilterOrder, EPILOGUE_ENTRIES};
+    use crate::gpu::shaders::ShaderFile;
+
+    #[test]
+    fn every_1x1_kernel_has_an_any_variant_in_its_files() {
+        let defined = |e: &str| {
+            [ShaderFile::Conv, ShaderFile::ConvSubgroup]
+                .iter()
+                .any(|f| f.entries().contains(&e))
+        };
+        let plain: Vec<&str> = EPILOGUE_ENTRIES
+            .iter()
+            .map(|row| row[0])
+            .filter(|e| e.starts_with("conv2d_1x1_") && !e.ends_with("_any"))
+            .collect();
+        assert_eq!(plain.len(), 5, "{plain:?}");
+        for entry in plain {
+            let any = any_residual(entry);
+            assert_eq!(any, format!("{entry}_any"));
+            assert!(defined(any) && defined(&format!("{any}_prelu")), "{any}");
+        }
+        // The other kernels have none.
+        assert_eq!(any_residual("conv2d_tiled"), "conv2d_tiled");
+    }
 
     #[test]
     fn rgb_blocks_put_a_blocks_output_channels_side_by_side() {
