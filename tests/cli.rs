@@ -117,8 +117,9 @@ fn bench_counts_dispatches_and_submits() {
     if !has_gpu() {
         return;
     }
-    for precision in ["f32", "f16"] {
-        let gpu = halfgpu(&[
+    // `bench --json` of the model on the GPU, with `extra` options.
+    let bench_gpu = |extra: &[&str]| {
+        let mut args = vec![
             "bench",
             p,
             "--json",
@@ -128,9 +129,12 @@ fn bench_counts_dispatches_and_submits() {
             "0",
             "--delegate",
             "gpu",
-            "--precision",
-            precision,
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        halfgpu(&args)
+    };
+    for precision in ["f32", "f16"] {
+        let gpu = bench_gpu(&["--precision", precision]);
         assert_eq!(gpu["dispatches_per_invoke"], 2, "{gpu}");
         assert_eq!(gpu["submits_per_invoke"], 1, "{gpu}");
         assert_eq!(gpu["cpu_nodes"], 0, "{gpu}");
@@ -151,19 +155,7 @@ fn bench_counts_dispatches_and_submits() {
     }
     // The kernels for a fast single answer: the same dispatches and results; `run` (one
     // invoke) picks them unless told otherwise.
-    let fast = halfgpu(&[
-        "bench",
-        p,
-        "--json",
-        "--runs",
-        "3",
-        "--warmup",
-        "0",
-        "--delegate",
-        "gpu",
-        "--preference",
-        "fast-single-answer",
-    ]);
+    let fast = bench_gpu(&["--preference", "fast-single-answer"]);
     assert_eq!(fast["preference"], "fast_single_answer", "{fast}");
     assert_eq!(fast["dispatches_per_invoke"], 2, "{fast}");
     assert_eq!(fast["submits_per_invoke"], 1, "{fast}");

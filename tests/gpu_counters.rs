@@ -52,6 +52,17 @@ fn outputs(it: &Interpreter) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// The largest |cpu - gpu| and the scale it is judged against, max(1, max |cpu|).
+fn max_difference(cpu: &[f32], gpu: &[f32]) -> (f32, f32) {
+    let scale = cpu.iter().fold(1f32, |s, x| s.max(x.abs()));
+    let worst = cpu
+        .iter()
+        .zip(gpu)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    (worst, scale)
+}
+
 /// The modes the fold tests run in: F32 and F16, with and without subgroups, with the kernels
 /// of either inference preference (for a fast single answer, the general kernels and the 1x1
 /// kernels that read from their uniforms whether to add a residual).
@@ -362,12 +373,7 @@ fn check(name: &str, model: &Model) {
         assert_eq!(cpu.len(), run.outputs.len());
         for (k, (c, g)) in cpu.iter().zip(&run.outputs).enumerate() {
             assert_eq!(c.len(), g.len());
-            let scale = c.iter().fold(1f32, |s, x| s.max(x.abs()));
-            let worst = c
-                .iter()
-                .zip(g)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
+            let (worst, scale) = max_difference(c, g);
             assert!(
                 worst <= 1e-4 * scale,
                 "{name} {preference} output {k}: GPU differs from CPU by {worst} (scale {scale})"
@@ -1037,12 +1043,7 @@ fn close_to_cpu(
     };
     let cpu = cpu_outputs(model);
     for (o, (c, g)) in cpu.iter().zip(gpu).enumerate() {
-        let scale = c.iter().fold(1f32, |s, x| s.max(x.abs()));
-        let worst = c
-            .iter()
-            .zip(g)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
+        let (worst, scale) = max_difference(c, g);
         assert!(
             worst <= tolerance * scale,
             "{name} output {o}: GPU differs from CPU by {worst} (scale {scale})"
