@@ -376,7 +376,10 @@ impl PipelineStore {
             .unwrap_or(0);
         let uniforms = params.map(|params| {
             let bytes: &[u8] = bytemuck::cast_slice(params);
-            let size = (bytes.len() as u64).max(uniform_bytes).next_multiple_of(16);
+            let size = (bytes.len() as u64)
+                .max(uniform_bytes)
+                .max(16)
+                .next_multiple_of(16);
             let buffer = device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("warm-up uniforms"),
                 size,
