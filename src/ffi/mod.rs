@@ -13,7 +13,7 @@
 //!
 //! Support is decided by translating every node into the IR ([`translate`]) and asking
 //! [`Delegate::supports`](crate::delegate::Delegate::supports) of a
-//! [`GpuDelegate`](crate::gpu::GpuDelegate), exactly as the Rust runtime does; nodes are grouped
+//! [`GpuDelegate`], exactly as the Rust runtime does; nodes are grouped
 //! with [`crate::delegate::partition`]. The GPU device is opened at the first `Prepare`, so
 //! creating and destroying a delegate is cheap and holds no device.
 //!
