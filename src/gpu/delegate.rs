@@ -112,7 +112,7 @@ impl Default for GpuDelegateOptions {
             overflow_guard: true,
             request_shader_f16: true,
             request_subgroups: true,
-            inference_preference: InferencePreference::SustainedSpeed,
+            inference_preference: InferencePreference::default(),
         }
     }
 }
